@@ -1,0 +1,317 @@
+// Package queue owns Postern's on-disk queue: the directories under queue_directory, queue IDs,
+// the record file format, and the crash-safe create/commit/move steps.
+//
+// # Directories
+//
+// maildrop (local submissions), incoming (cleanup's output), active (in qmgr's hands),
+// deferred (waiting for a retry; the file's mtime is the next try), hold, corrupt, and the
+// per-message logs bounce, defer, trace. deferred and defer are hashed one level deep by the
+// queue ID's first character (hash_queue_names, hash_queue_depth = 1), as Postfix does.
+//
+// # File format
+//
+// A queue file is a sequence of records: a type byte, the data length as a little-endian
+// base-128 varint, then the data (see record.go). cleanup writes, in order: C (sizes, patched at
+// the end), T (arrival), A create_time, A attributes, F, S sender, then O + R per recipient, M,
+// content lines as N (a whole line) or L (a piece continued in the next record), X, extracted
+// records, E. A file without E is incomplete.
+//
+// # Crash safety
+//
+// A file is created 0600, written, flushed, chmod'ed 0700, fsync'ed and closed; only then is it
+// "ready". Readers skip files whose owner bits are not rwx: they are still being written, or
+// their writer died (postsuper removes such leftovers). Renames between queue directories are
+// atomic within the file system. A delivered recipient's R byte is overwritten by D and fsync'ed
+// before the file is removed, so a crash at any point re-delivers at most, never loses.
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Queue names.
+const (
+	Maildrop = "maildrop"
+	Incoming = "incoming"
+	Active   = "active"
+	Deferred = "deferred"
+	Hold     = "hold"
+	Corrupt  = "corrupt"
+	Bounce   = "bounce"
+	Defer    = "defer"
+	Trace    = "trace"
+)
+
+// AllDirs lists every directory under queue_directory, in creation order.
+var AllDirs = []string{"maildrop", "incoming", "active", "deferred", "hold", "corrupt", "bounce",
+	"defer", "trace", "private", "public", "pid", "saved", "flush"}
+
+// hashed lists the queues stored one level deep (hash_queue_names default).
+var hashed = map[string]bool{Deferred: true, Defer: true}
+
+// Queue is a queue_directory.
+type Queue struct {
+	Dir string
+}
+
+// New returns the queue rooted at dir.
+func New(dir string) *Queue { return &Queue{Dir: dir} }
+
+// Path is the file name of id in queue q, with hashing applied.
+func (q *Queue) Path(queue, id string) string {
+	if hashed[queue] && id != "" {
+		return filepath.Join(q.Dir, queue, id[:1], id)
+	}
+	return filepath.Join(q.Dir, queue, id)
+}
+
+// Socket is the path of a service socket: private/NAME or public/NAME.
+func (q *Queue) Socket(class, name string) string { return filepath.Join(q.Dir, class, name) }
+
+// Init creates any missing queue directories. uid/gid >= 0 sets their owner (master as root).
+func (q *Queue) Init(uid, gid int) error {
+	if err := os.MkdirAll(q.Dir, 0755); err != nil {
+		return err
+	}
+	for _, d := range AllDirs {
+		p := filepath.Join(q.Dir, d)
+		mode := os.FileMode(0700)
+		switch d {
+		case "maildrop":
+			mode = 0730 | os.ModeSticky
+		case "public":
+			mode = 0710 | os.ModeSetgid
+		case "pid":
+			mode = 0755
+		}
+		if err := os.Mkdir(p, mode.Perm()); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		} else if err == nil {
+			os.Chmod(p, mode)
+			if uid >= 0 && d != "pid" {
+				os.Chown(p, uid, gid)
+			}
+		}
+	}
+	return nil
+}
+
+// File is a queue file being written.
+type File struct {
+	ID   string
+	Path string
+	f    *os.File
+	buf  []byte
+	off  int64 // offset of the next byte to write
+}
+
+// Create makes a new file in queue (normally incoming) and names it by its queue ID. The file
+// stays 0600 until Commit.
+func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
+	dir := filepath.Join(q.Dir, queue)
+	for try := 0; try < 100; try++ {
+		now := time.Now()
+		tmp := filepath.Join(dir, fmt.Sprintf("%d.%d.%d", now.UnixMicro(), os.Getpid(), try))
+		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0600|mode)
+		if err != nil {
+			return nil, err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return nil, err
+		}
+		id := MakeID(time.Now(), st.Ino)
+		path := q.Path(queue, id)
+		// link(2) refuses to replace an existing name, unlike rename(2): an ID still in use
+		// (inode reuse within the same microsecond slot) is never overwritten.
+		if err := os.Link(tmp, path); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				f.Close()
+				os.Remove(tmp)
+				continue
+			}
+			f.Close()
+			os.Remove(tmp)
+			return nil, err
+		}
+		os.Remove(tmp)
+		return &File{ID: id, Path: path, f: f, buf: make([]byte, 0, 64<<10)}, nil
+	}
+	return nil, errors.New("queue: cannot allocate a unique queue ID")
+}
+
+// Offset is the offset at which the next record will start.
+func (w *File) Offset() int64 { return w.off + int64(len(w.buf)) }
+
+// Record appends one record (buffered).
+func (w *File) Record(typ byte, data []byte) error {
+	w.buf = AppendRecord(w.buf, typ, data)
+	if len(w.buf) >= 60<<10 {
+		return w.flush()
+	}
+	return nil
+}
+
+// RecordString is Record for string data.
+func (w *File) RecordString(typ byte, data string) error {
+	w.buf = append(w.buf, typ)
+	w.buf = appendLen(w.buf, len(data))
+	w.buf = append(w.buf, data...)
+	if len(w.buf) >= 60<<10 {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *File) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	n, err := w.f.WriteAt(w.buf, w.off)
+	w.off += int64(n)
+	w.buf = w.buf[:0]
+	return err
+}
+
+// WriteAt overwrites bytes already written (the C record), flushing first.
+func (w *File) WriteAt(p []byte, off int64) error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	_, err := w.f.WriteAt(p, off)
+	return err
+}
+
+// Commit makes the file durable and ready: flush, chmod 0700 (plus extra), fsync, close.
+func (w *File) Commit(extra os.FileMode) error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.f.Chmod(0700 | extra); err != nil {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	return w.f.Close()
+}
+
+// Abort discards the file.
+func (w *File) Abort() {
+	w.f.Close()
+	os.Remove(w.Path)
+}
+
+// Ready tells whether a queue file is complete (owner rwx) and regular.
+func Ready(fi fs.FileInfo) bool {
+	return fi.Mode().IsRegular() && fi.Mode().Perm()&0700 == 0700
+}
+
+// Entry is one ready file found by Scan.
+type Entry struct {
+	ID    string
+	MTime time.Time
+}
+
+// Scan lists the ready files of a queue, sorted by ID. Hashed queues are walked one level deep.
+func (q *Queue) Scan(queue string) ([]Entry, error) {
+	var out []Entry
+	dir := filepath.Join(q.Dir, queue)
+	add := func(d string) error {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				if hashed[queue] && len(e.Name()) == 1 {
+					if err := scanSub(filepath.Join(d, e.Name()), &out); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !ValidID(e.Name()) {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || !Ready(fi) {
+				continue
+			}
+			out = append(out, Entry{ID: e.Name(), MTime: fi.ModTime()})
+		}
+		return nil
+	}
+	if err := add(dir); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func scanSub(d string, out *[]Entry) error {
+	ents, err := os.ReadDir(d)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() || !ValidID(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !Ready(fi) {
+			continue
+		}
+		*out = append(*out, Entry{ID: e.Name(), MTime: fi.ModTime()})
+	}
+	return nil
+}
+
+// Move renames id from one queue to another (creating a hash subdirectory on demand).
+func (q *Queue) Move(id, from, to string) error {
+	dst := q.Path(to, id)
+	err := os.Rename(q.Path(from, id), dst)
+	if err != nil && hashed[to] && errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(q.Path(from, id)); serr == nil {
+			if merr := os.MkdirAll(filepath.Dir(dst), 0700); merr != nil {
+				return merr
+			}
+			err = os.Rename(q.Path(from, id), dst)
+		}
+	}
+	return err
+}
+
+// Remove deletes a queue file and its bounce/defer/trace logs.
+func (q *Queue) Remove(queue, id string) error {
+	err := os.Remove(q.Path(queue, id))
+	for _, l := range []string{Bounce, Defer, Trace} {
+		os.Remove(q.Path(l, id))
+	}
+	return err
+}
+
+// Find returns which of the message queues holds id.
+func (q *Queue) Find(id string) (string, bool) {
+	for _, name := range []string{Incoming, Active, Deferred, Hold, Maildrop} {
+		if _, err := os.Lstat(q.Path(name, id)); err == nil {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// IsQueueName tells whether s names a message queue.
+func IsQueueName(s string) bool {
+	return strings.Contains(" maildrop incoming active deferred hold corrupt ", " "+s+" ")
+}
