@@ -1,0 +1,21 @@
+package dsn
+
+import "testing"
+
+func TestStatus(t *testing.T) {
+	if s := Sent("2.0.0", "delivered to %s", "maildir"); !s.OK() || s.Word() != "sent" || s.Text != "delivered to maildir" {
+		t.Fatalf("%+v", s)
+	}
+	if s := Defer("4.2.0", "x"); !s.Temporary() || s.Word() != "deferred" {
+		t.Fatalf("%+v", s)
+	}
+	if s := Bounce("5.1.1", "unknown user: %q", "bob"); s.Temporary() || s.Word() != "bounced" || s.Text != `unknown user: "bob"` {
+		t.Fatalf("%+v", s)
+	}
+	if s, ok := Sysexits(75); !ok || !s.Temporary() {
+		t.Fatal("EX_TEMPFAIL must defer")
+	}
+	if s, _ := Sysexits(67); s.Code != "5.1.1" {
+		t.Fatal(s)
+	}
+}
