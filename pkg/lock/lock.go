@@ -33,10 +33,9 @@ const pollInterval = 10 * time.Millisecond
 func OFD(f *os.File, wait time.Duration) error {
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
 	deadline := time.Now().Add(wait)
-	fd := f.Fd()
 	for {
 		lk.Pid = 0
-		err := unix.FcntlFlock(fd, unix.F_OFD_SETLK, &lk)
+		err := fcntl(f, &lk)
 		if err == nil {
 			return nil
 		}
@@ -61,10 +60,24 @@ func OFD(f *os.File, wait time.Duration) error {
 // UnlockOFD releases an OFD lock taken with OFD. Closing f also releases it.
 func UnlockOFD(f *os.File) error {
 	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: io.SeekStart}
-	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+	if err := fcntl(f, &lk); err != nil {
 		return fmt.Errorf("unlock %s: %w", f.Name(), err)
 	}
 	return nil
+}
+
+// fcntl applies F_OFD_SETLK through f's raw connection, which keeps the
+// descriptor valid against a concurrent Close.
+func fcntl(f *os.File, lk *unix.Flock_t) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = unix.FcntlFlock(fd, unix.F_OFD_SETLK, lk) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // DotLock is a held dot-lock file.

@@ -312,7 +312,7 @@ func openMailbox(path string) (f *os.File, created bool, err error) {
 		case unix.ELOOP, unix.EISDIR, unix.ENXIO, unix.ENODEV, unix.ENOTDIR:
 			return nil, false, notRegular(err)
 		default:
-			return nil, false, newError(DSN(err, "5.2.0"), err, "cannot open file %s: %s", path, errText(err))
+			return nil, false, newError(DSN(err, "5.2.0"), err, "cannot open file: %s", errText(err))
 		}
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
@@ -325,14 +325,14 @@ func openMailbox(path string) (f *os.File, created bool, err error) {
 		}
 		if st.Nlink != 1 {
 			unix.Close(fd)
-			return nil, false, newError("5.2.0", nil, "file %s has too many hard links", path)
+			return nil, false, newError("5.2.0", nil, "file has %d hard links", st.Nlink)
 		}
 		// Back to blocking mode for the writes.
 		if err := unix.SetNonblock(fd, false); err != nil {
 			unix.Close(fd)
-			return nil, false, newError("4.3.0", err, "cannot open file %s: %s", path, errText(err))
+			return nil, false, newError("4.3.0", err, "cannot open file: %s", errText(err))
 		}
 		return os.NewFile(uintptr(fd), path), created, nil
 	}
-	return nil, false, newError("4.2.0", syscall.EEXIST, "cannot open file %s: %s", path, errText(syscall.EEXIST))
+	return nil, false, newError("4.2.0", syscall.EEXIST, "cannot open file: %s", errText(syscall.EEXIST))
 }

@@ -327,3 +327,17 @@ func FuzzAppend(f *testing.F) {
 		}
 	})
 }
+
+func TestHardLinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "u")
+	os.WriteFile(p, nil, 0600)
+	if err := os.Link(p, filepath.Join(dir, "other")); err != nil {
+		t.Fatal(err)
+	}
+	err := Append(p, "s", nil, strings.NewReader("x\n"), testOpts())
+	var me *Error
+	if !errors.As(err, &me) || me.Temporary() || me.Text != "file has 2 hard links" {
+		t.Fatalf("err = %v", err)
+	}
+}
