@@ -1,0 +1,588 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"postern/pkg/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = "usage: postconf [-c config_dir] [-d] [-e] [-f] [-h] [-H] [-M] [-n] [-o name=value] [-x] [-X] [-#] [name...] [name=value...]"
+
+type options struct {
+	dir              string
+	defaults         bool // -d
+	nonDefault       bool // -n
+	valueOnly        bool // -h
+	nameOnly         bool // -H
+	expand           bool // -x
+	edit             bool // -e
+	remove           bool // -X
+	commentOut       bool // -#
+	master           bool // -M
+	overrides        [][2]string
+	args             []string
+	stdout, stderr   io.Writer
+	fatalf, warningf func(format string, a ...any)
+}
+
+type fatalError struct{}
+
+// run is the whole program; main only wires it to the process. It returns the exit status.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	o := &options{stdout: stdout, stderr: stderr}
+	o.warningf = func(format string, a ...any) {
+		fmt.Fprintf(stderr, "postconf: warning: "+format+"\n", a...)
+	}
+	o.fatalf = func(format string, a ...any) {
+		fmt.Fprintf(stderr, "postconf: fatal: "+format+"\n", a...)
+		panic(fatalError{})
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(fatalError); !ok {
+				panic(r)
+			}
+			status = 1
+		}
+	}()
+	o.parseFlags(args)
+	dir := config.Dir(o.dir)
+	o.dir = dir
+
+	switch {
+	case o.master:
+		o.showMaster()
+	case o.remove || o.commentOut:
+		if o.remove && o.commentOut {
+			o.fatalf("specify only one of -X and -#")
+		}
+		o.editMain(nil)
+	case o.edit:
+		var edits [][2]string
+		for _, a := range o.args {
+			n, v, err := config.SplitNameValue(a)
+			if err != nil {
+				o.fatalf("%v", err)
+			}
+			edits = append(edits, [2]string{n, v})
+		}
+		o.editMain(edits)
+	default:
+		o.show()
+	}
+	return 0
+}
+
+func (o *options) parseFlags(args []string) {
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		for j := 1; j < len(a); j++ {
+			switch c := a[j]; c {
+			case 'c', 'o':
+				var v string
+				if j+1 < len(a) {
+					v = a[j+1:]
+				} else if i+1 < len(args) {
+					i++
+					v = args[i]
+				} else {
+					o.fatalf("option requires an argument -- %c\n%s", c, usage)
+				}
+				if c == 'c' {
+					o.dir = v
+				} else {
+					n, val, err := config.SplitNameValue(v)
+					if err != nil {
+						o.fatalf("%v", err)
+					}
+					o.overrides = append(o.overrides, [2]string{n, val})
+				}
+				j = len(a)
+			case 'd':
+				o.defaults = true
+			case 'n':
+				o.nonDefault = true
+			case 'h':
+				o.valueOnly = true
+			case 'H':
+				o.nameOnly = true
+			case 'x':
+				o.expand = true
+			case 'e':
+				o.edit = true
+			case 'X':
+				o.remove = true
+			case '#':
+				o.commentOut = true
+			case 'M':
+				o.master = true
+			case 'f', 'v':
+				// -f (fold long lines) and -v (verbose) are accepted and ignored.
+			default:
+				o.fatalf("invalid option -- '%c'\n%s", c, usage)
+			}
+		}
+	}
+	o.args = args[i:]
+	if !o.master && !o.remove && !o.commentOut {
+		for _, a := range o.args {
+			if strings.Contains(a, "=") {
+				o.edit = true // implied since Postfix 2.8
+				break
+			}
+		}
+	}
+	if o.defaults && o.nonDefault {
+		o.fatalf("specify only one of -d and -n")
+	}
+	if o.edit && (o.defaults || o.nonDefault) {
+		o.fatalf("-e cannot be used with -d or -n")
+	}
+}
+
+func (o *options) mainPath() string { return strings.TrimSuffix(o.dir, "/") + "/main.cf" }
+
+func (o *options) load() *config.Config {
+	c, err := config.Load(o.dir)
+	if err != nil {
+		o.fatalf("%v", err)
+	}
+	for _, w := range c.Warnings() {
+		o.warningf("%s, %s", o.mainPath(), w)
+	}
+	for _, kv := range o.overrides {
+		c.Override(kv[0], kv[1])
+	}
+	return c
+}
+
+func (o *options) print(name, value string) {
+	switch {
+	case o.valueOnly && o.nameOnly:
+		fmt.Fprintln(o.stdout, name)
+	case o.valueOnly:
+		fmt.Fprintln(o.stdout, value)
+	case o.nameOnly:
+		fmt.Fprintln(o.stdout, name)
+	case value == "":
+		fmt.Fprintf(o.stdout, "%s =\n", name)
+	default:
+		fmt.Fprintf(o.stdout, "%s = %s\n", name, value)
+	}
+}
+
+// show implements the display modes (no -e/-X/-#/-M).
+func (o *options) show() {
+	var c *config.Config
+	if o.defaults {
+		c, _ = config.Parse(strings.NewReader(""))
+		c.SetDir(o.dir)
+	} else {
+		c = o.load()
+		o.warnUnused(c)
+	}
+	names := o.args
+	explicit := len(names) > 0
+	if !explicit {
+		switch {
+		case o.nonDefault:
+			names = c.SetNames()
+		case o.defaults:
+			names = config.KnownNames()
+		default:
+			unused := map[string]bool{}
+			for _, n := range unusedParams(c, o.masterServices(c)) {
+				unused[n] = true
+			}
+			for _, n := range c.Names() {
+				if !unused[n] {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	for _, name := range names {
+		var raw string
+		var ok bool
+		switch {
+		case o.defaults:
+			raw, ok = c.Default(name)
+		case o.nonDefault:
+			raw, ok = c.Raw(name)
+			if !ok && explicit && config.Known(name) {
+				continue // -n name: only when set
+			}
+		default:
+			raw, ok = c.RawOrDefault(name)
+		}
+		if !ok {
+			o.warningf("%s: unknown parameter", name)
+			continue
+		}
+		if o.expand {
+			raw = c.Expand(raw)
+		}
+		o.print(name, raw)
+	}
+}
+
+// perTransportSuffixes are the parameter name suffixes that Postfix accepts after a transport
+// name (transport_destination_concurrency_limit and friends).
+var perTransportSuffixes = []string{
+	"_destination_concurrency_failed_cohort_limit",
+	"_destination_concurrency_positive_feedback",
+	"_destination_concurrency_negative_feedback",
+	"_initial_destination_concurrency",
+	"_destination_concurrency_limit",
+	"_destination_recipient_limit",
+	"_destination_rate_delay",
+	"_transport_rate_delay",
+	"_time_limit",
+	"_delivery_slot_cost",
+	"_delivery_slot_loan",
+	"_delivery_slot_discount",
+	"_minimum_delivery_slots",
+	"_recipient_limit",
+	"_extra_recipient_limit",
+	"_recipient_refill_limit",
+	"_recipient_refill_delay",
+}
+
+func (o *options) masterServices(c *config.Config) []config.Service {
+	s, err := config.LoadMaster(o.dir, c)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// unusedParams returns the main.cf parameters that are not built in, not referenced as $name
+// from another main.cf or master.cf value, not named <service>_... after a master.cf service,
+// and not ending in a per-transport suffix.
+func unusedParams(c *config.Config, services []config.Service) []string {
+	var values []string
+	for _, n := range c.SetNames() {
+		v, _ := c.Raw(n)
+		values = append(values, v)
+	}
+	svc := map[string]bool{}
+	for _, s := range services {
+		svc[s.Name] = true
+		for _, kv := range s.Overrides {
+			values = append(values, kv[1])
+		}
+	}
+	refs := map[string]bool{}
+	for _, v := range values {
+		for _, r := range references(v) {
+			refs[r] = true
+		}
+	}
+	var out []string
+	for _, n := range c.SetNames() {
+		if !c.InFile(n) || config.Known(n) || refs[n] {
+			continue
+		}
+		if hasPerTransportSuffix(n) {
+			continue
+		}
+		if i := strings.IndexByte(n, '_'); i > 0 && svc[n[:i]] {
+			continue
+		}
+		matched := false
+		for s := range svc {
+			if strings.HasPrefix(n, s+"_") {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func hasPerTransportSuffix(n string) bool {
+	for _, s := range perTransportSuffixes {
+		if strings.HasSuffix(n, s) && len(n) > len(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// references returns the parameter names that value refers to with $name, ${name...} or
+// $(name...).
+func references(v string) []string {
+	var out []string
+	for i := 0; i < len(v); i++ {
+		if v[i] != '$' || i+1 >= len(v) {
+			continue
+		}
+		j := i + 1
+		if v[j] == '$' {
+			i = j
+			continue
+		}
+		if v[j] == '{' || v[j] == '(' {
+			j++
+		}
+		k := j
+		for k < len(v) && (v[k] == '_' || v[k] >= 'a' && v[k] <= 'z' || v[k] >= 'A' && v[k] <= 'Z' || v[k] >= '0' && v[k] <= '9') {
+			k++
+		}
+		if k > j {
+			out = append(out, v[j:k])
+		}
+	}
+	return out
+}
+
+func (o *options) warnUnused(c *config.Config) {
+	for _, n := range unusedParams(c, o.masterServices(c)) {
+		v, _ := c.Raw(n)
+		o.warningf("%s: unused parameter: %s=%s", o.mainPath(), n, v)
+	}
+}
+
+// showMaster implements -M [service[/type] ...].
+func (o *options) showMaster() {
+	c := o.load()
+	services, err := config.LoadMaster(o.dir, c)
+	if err != nil {
+		o.fatalf("%v", err)
+	}
+	for _, s := range services {
+		if len(o.args) > 0 {
+			match := false
+			for _, a := range o.args {
+				name, typ, hasType := strings.Cut(a, "/")
+				if name == s.Name && (!hasType || typ == s.Type) {
+					match = true
+					break
+				}
+			}
+			if !match {
+				continue
+			}
+		}
+		fmt.Fprintln(o.stdout, config.FormatService(s))
+	}
+}
+
+// editMain rewrites main.cf: with edits, every occurrence of an edited parameter is replaced
+// by "name = value" (its continuation lines removed) and parameters not found are appended;
+// otherwise (-X / -#) the named parameters are deleted or commented out, continuation lines
+// included. Comments, blank lines and the order of everything else are kept. The new file is
+// written to a temporary file in the same directory, fsynced and renamed over main.cf.
+func (o *options) editMain(edits [][2]string) {
+	table := map[string]string{}
+	var order []string
+	if edits != nil {
+		for _, kv := range edits {
+			if !config.ValidName(kv[0]) {
+				o.fatalf("invalid parameter name: %q", kv[0])
+			}
+			if strings.ContainsAny(kv[1], "\n\r") {
+				o.fatalf("%s: parameter value must not contain a newline", kv[0])
+			}
+			if _, dup := table[kv[0]]; !dup {
+				order = append(order, kv[0])
+			}
+			table[kv[0]] = kv[1]
+		}
+	} else {
+		if len(o.args) == 0 {
+			o.fatalf("%s requires parameter names", map[bool]string{true: "-X", false: "-#"}[o.remove])
+		}
+		for _, a := range o.args {
+			if strings.Contains(a, "=") {
+				o.fatalf("%s option: parameter name must not contain '=': %q", map[bool]string{true: "-X", false: "-#"}[o.remove], a)
+			}
+			table[strings.TrimSpace(a)] = ""
+		}
+	}
+	if len(table) == 0 {
+		return
+	}
+
+	path := o.mainPath()
+	dirf, err := os.Open(o.dir)
+	if err != nil {
+		o.fatalf("open %s: %v", o.dir, errText(err))
+	}
+	defer dirf.Close()
+	// Serialize concurrent editors on the directory (main.cf itself is replaced).
+	if err := syscall.Flock(int(dirf.Fd()), syscall.LOCK_EX); err != nil {
+		o.fatalf("lock %s: %v", o.dir, errText(err))
+	}
+	defer syscall.Flock(int(dirf.Fd()), syscall.LOCK_UN)
+
+	old, err := os.ReadFile(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		o.fatalf("open %s: %v", path, errText(err))
+	}
+	out := editText(old, table, order, edits != nil, o.commentOut)
+	if exists && bytes.Equal(out, old) {
+		return
+	}
+	mode := fs.FileMode(0644)
+	uid, gid := -1, -1
+	if exists {
+		if st, err := os.Stat(path); err == nil {
+			mode = st.Mode().Perm()
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				uid, gid = int(sys.Uid), int(sys.Gid)
+			}
+		}
+	}
+	if err := writeAtomic(path, out, mode, uid, gid); err != nil {
+		o.fatalf("%v", err)
+	}
+}
+
+// errText returns the system error text, capitalized like strerror(3) ("No such file or
+// directory"), without Go's "op path:" prefix.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
+// editText applies the edit to main.cf text. set: "name = value" replacement (table holds the
+// values, order the names to append when not found); otherwise delete, or comment out when
+// comment is true.
+func editText(old []byte, table map[string]string, order []string, set, comment bool) []byte {
+	var b bytes.Buffer
+	found := map[string]bool{}
+	interesting := false
+	rest := old
+	for len(rest) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			line, rest = rest, nil
+		}
+		content := bytes.TrimRight(line, "\r\n")
+		t := bytes.TrimLeft(content, " \t\v\f\r")
+		if len(t) == 0 || t[0] == '#' {
+			b.Write(line)
+			continue
+		}
+		if len(t) != len(content) { // continuation line
+			switch {
+			case !interesting:
+				b.Write(line)
+			case comment:
+				b.WriteByte('#')
+				b.Write(line)
+			}
+			continue
+		}
+		key := string(content[:keyLen(content)])
+		_, interesting = table[key]
+		switch {
+		case !interesting:
+			b.Write(line)
+		case set:
+			fmt.Fprintf(&b, "%s = %s\n", key, table[key])
+			found[key] = true
+		case comment:
+			b.WriteByte('#')
+			b.Write(line)
+		}
+	}
+	if set {
+		for _, n := range order {
+			if found[n] {
+				continue
+			}
+			if b.Len() > 0 && !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
+				b.WriteByte('\n')
+			}
+			fmt.Fprintf(&b, "%s = %s\n", n, table[n])
+		}
+	}
+	return b.Bytes()
+}
+
+func keyLen(s []byte) int {
+	for i, c := range s {
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '=' {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// writeAtomic writes data to a temporary file next to path, fsyncs it and renames it over
+// path, then fsyncs the directory.
+func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".main.cf.tmp*")
+	if err != nil {
+		return fmt.Errorf("create temporary file in %s: %v", dir, errText(err))
+	}
+	tmp := f.Name()
+	fail := func(what string, err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s %s: %v", what, tmp, errText(err))
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail("write", err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		return fail("chmod", err)
+	}
+	if uid >= 0 && os.Geteuid() == 0 {
+		if err := f.Chown(uid, gid); err != nil {
+			return fail("chown", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fail("fsync", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("close %s: %v", tmp, errText(err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename %s to %s: %v", tmp, path, errText(err))
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
