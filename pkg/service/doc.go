@@ -1,0 +1,26 @@
+// Package service is the child side of master's process contract.
+//
+// master(8) starts every daemon as
+//
+//	DAEMON_DIRECTORY/COMMAND -c CONFIG_DIR -n SERVICE_NAME -t TYPE [-u] [ARGS...]
+//
+// where ARGS keep master.cf's "-o name=value" overrides. The service's
+// listening sockets are inherited as file descriptors 3, 4, ...; their count
+// is in the environment variable POSTERN_LISTEN_FDS, and the service's
+// process limit (master.cf column 7) in POSTERN_MAXPROC (0 = unlimited).
+//
+// One process serves a whole service: it accepts on every inherited listener
+// and handles each connection in a goroutine, at most maxproc at a time.
+// It exits 0 after max_idle without a connection in hand (master starts it
+// again when a listener becomes readable), and on SIGTERM or SIGINT it stops
+// accepting, finishes the connections in hand and exits 0.
+//
+// A daemon's main is usually just
+//
+//	func main() {
+//		service.Main("cleanup", service.Options{}, func(e *service.Env) (func(net.Conn), error) {
+//			s := newServer(e.Config, e.Log)
+//			return s.handle, nil
+//		})
+//	}
+package service

@@ -1,0 +1,63 @@
+package service
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// Environment variables set by master for its children.
+const (
+	EnvListenFDs = "POSTERN_LISTEN_FDS" // number of listeners, from fd 3 up
+	EnvMaxProc   = "POSTERN_MAXPROC"    // concurrent connections, 0 = unlimited
+	FirstFD      = 3                    // first inherited listener
+)
+
+var (
+	listenOnce sync.Once
+	listeners  []net.Listener
+	listenErr  error
+)
+
+// Listeners adopts the listening sockets inherited from master (fds 3 up to
+// 3+POSTERN_LISTEN_FDS-1, TCP or unix). The original descriptors are closed
+// (net.FileListener keeps a close-on-exec duplicate) and the variable is
+// removed from the environment, so programs this daemon runs inherit
+// neither. Later calls return the same listeners.
+func Listeners() ([]net.Listener, error) {
+	listenOnce.Do(func() {
+		v := os.Getenv(EnvListenFDs)
+		if v == "" {
+			return
+		}
+		os.Unsetenv(EnvListenFDs)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			listenErr = fmt.Errorf("bad %s value: %q", EnvListenFDs, v)
+			return
+		}
+		for i := 0; i < n; i++ {
+			f := os.NewFile(uintptr(FirstFD+i), "listener"+strconv.Itoa(i))
+			ln, err := net.FileListener(f)
+			f.Close()
+			if err != nil {
+				listenErr = fmt.Errorf("inherited listener fd %d: %v", FirstFD+i, err)
+				return
+			}
+			listeners = append(listeners, ln)
+		}
+	})
+	return listeners, listenErr
+}
+
+// MaxProc is the service's process limit from master.cf (POSTERN_MAXPROC);
+// 0 means unlimited.
+func MaxProc() int {
+	n, err := strconv.Atoi(os.Getenv(EnvMaxProc))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}

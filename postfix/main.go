@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"postern/pkg/config"
+	"postern/pkg/maillog"
+)
+
+const usage = "Usage: postfix start (or stop, reload, abort, flush, check, status, set-permissions, upgrade-configuration, logrotate)"
+
+// script is one postfix(1) invocation: configuration and log.
+type script struct {
+	dir       string
+	cfg       *config.Config
+	log       *maillog.Logger
+	logStderr bool // the log already goes to standard error
+}
+
+// say logs a postfix-script message and shows it on standard error.
+func (s *script) say(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.log.Info("%s", msg)
+	if !s.logStderr {
+		fmt.Fprintf(os.Stderr, "postfix/postfix-script: %s\n", msg)
+	}
+}
+
+func (s *script) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.log.Warn("%s", msg)
+	if !s.logStderr {
+		fmt.Fprintf(os.Stderr, "postfix/postfix-script: warning: %s\n", msg)
+	}
+}
+
+// fatal logs and shows a fatal message and exits 1.
+func (s *script) fatal(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if !s.logStderr {
+		fmt.Fprintf(os.Stderr, "postfix/postfix-script: fatal: %s\n", msg)
+	}
+	s.log.Fatal("%s", msg)
+}
+
+func main() {
+	args := os.Args[1:]
+	configDir := ""
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
+		a := args[0]
+		args = args[1:]
+		switch {
+		case a == "--":
+			goto done
+		case a == "-c" && len(args) > 0:
+			configDir, args = args[0], args[1:]
+		case strings.HasPrefix(a, "-c") && len(a) > 2:
+			configDir = a[2:]
+		case a == "-v" || a == "-vv" || a == "-D":
+		default:
+			fmt.Fprintf(os.Stderr, "postfix: fatal: %s\n", usage)
+			os.Exit(1)
+		}
+	}
+done:
+	if len(args) == 0 {
+		fmt.Fprintf(os.Stderr, "postfix: fatal: %s\n", usage)
+		os.Exit(1)
+	}
+	dir := config.Dir(configDir)
+	cfg, err := config.Load(dir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "postfix: fatal: %v\n", err)
+		os.Exit(1)
+	}
+	s := &script{dir: dir, cfg: cfg, log: maillog.FromConfig("postfix-script", cfg.Get)}
+	s.logStderr = logsToStderr(cfg)
+	os.Exit(s.run(args[0], args[1:]))
+}
+
+// logsToStderr tells whether maillog falls back to standard error, so that
+// messages are not shown twice.
+func logsToStderr(cfg *config.Config) bool {
+	switch f := cfg.Get("maillog_file"); f {
+	case "/dev/stderr":
+		return true
+	case "":
+		c, err := net.Dial("unixgram", "/dev/log")
+		if err != nil {
+			return true
+		}
+		c.Close()
+	}
+	return false
+}
+
+func (s *script) masterPath() string {
+	return filepath.Join(s.cfg.Get("daemon_directory"), "master")
+}
+
+func (s *script) pidPath() string {
+	return filepath.Join(s.cfg.Get("queue_directory"), "pid", "master.pid")
+}
