@@ -33,9 +33,10 @@
 // accepted and ignored.
 //
 // A child that exits with a non-zero status or is killed by a signal is
-// logged and replaced. When it failed less than one second after it was
-// started, master waits 1, 2, 4 ... up to $service_throttle_time seconds
-// before the next attempt.
+// logged and replaced. When it exited non-zero less than one second after
+// it was started (a startup failure), master logs "bad command startup --
+// throttling" and waits 1, 2, 4 ... up to $service_throttle_time seconds
+// before the next attempt. A child killed by a signal is replaced at once.
 //
 // For a service with a wakeup time of N seconds (N? is treated as N),
 // master connects to the service every N seconds and writes the byte W.

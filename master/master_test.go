@@ -291,6 +291,9 @@ func TestMasterLifecycle(t *testing.T) {
 		t.Fatal("master did not stop")
 	}
 	in.waitLog("terminating on signal 15", time.Second)
+	if os.Getenv("SHOWLOG") != "" {
+		t.Log(in.log())
+	}
 	time.Sleep(100 * time.Millisecond)
 	if l := leftovers(); len(l) > 0 {
 		t.Errorf("processes left: %v", l)
@@ -300,5 +303,93 @@ func TestMasterLifecycle(t *testing.T) {
 	}
 	if out, code := in.postfix("status"); code != 1 || !strings.Contains(out, "the Postfix mail system is not running") {
 		t.Errorf("postfix status after stop: %d %q", code, out)
+	}
+}
+
+func TestPostfixStartStop(t *testing.T) {
+	in := newInstance(t, baseMasterCf)
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(in.dir, "queue/pid/master.pid")); err == nil {
+			if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 1 {
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	})
+	if out, code := in.postfix("status"); code != 1 || !strings.Contains(out, "the Postfix mail system is not running") {
+		t.Errorf("status before start: %d %q", code, out)
+	}
+	out, code := in.postfix("start")
+	if code != 0 || !strings.Contains(out, "postfix/postfix-script: starting the Postfix mail system") {
+		t.Fatalf("start: %d %q\nlog:\n%s", code, out, in.log())
+	}
+	// Up already when start returned.
+	in.greet("tcp", in.inet())
+	if out, code := in.postfix("start"); code != 1 || !strings.Contains(out, "fatal: the Postfix mail system is already running") {
+		t.Errorf("second start: %d %q", code, out)
+	}
+	out, code = in.postfix("status")
+	if code != 0 || !strings.Contains(out, "the Postfix mail system is running: PID: ") {
+		t.Errorf("status: %d %q", code, out)
+	}
+	if out, code := in.postfix("reload"); code != 0 || !strings.Contains(out, "refreshing the Postfix mail system") {
+		t.Errorf("reload: %d %q", code, out)
+	}
+	in.waitLog("reload -- version", 5*time.Second)
+	if out, code := in.postfix("stop"); code != 0 || !strings.Contains(out, "stopping the Postfix mail system") {
+		t.Errorf("stop: %d %q", code, out)
+	}
+	if out, code := in.postfix("status"); code != 1 {
+		t.Errorf("status after stop: %d %q", code, out)
+	}
+	if out, code := in.postfix("stop"); code != 1 || !strings.Contains(out, "the Postfix mail system is not running") {
+		t.Errorf("stop when stopped: %d %q", code, out)
+	}
+	out, code = in.postfix("frobnicate")
+	if code != 1 || !strings.Contains(out, "fatal: unknown command: 'frobnicate'. Usage: postfix start (or stop, reload, abort, flush, check, status, set-permissions, upgrade-configuration, logrotate)") {
+		t.Errorf("unknown command: %d %q", code, out)
+	}
+	if out, code := in.postfix("check"); code != 0 {
+		t.Errorf("check: %d %q", code, out)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if l := leftovers(); len(l) > 0 {
+		t.Errorf("processes left: %v", l)
+	}
+}
+
+func TestIdleExitAndResident(t *testing.T) {
+	in := newInstance(t, `echo unix n n n - - echod -o max_idle=1s
+qmgr unix n n n 1 1 echod
+`)
+	// echod doubles as a resident "qmgr" (by wakeup), woken every second.
+	in.startMaster()
+	g := in.greet("unix", in.unix("public", "echo"))
+	pid, _ := strconv.Atoi(g[1])
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d did not exit after max_idle", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if g2 := in.greet("unix", in.unix("public", "echo")); g2[1] == g[1] {
+		t.Errorf("not respawned")
+	}
+	// The resident service runs without any client.
+	found := false
+	for i := 0; i < 100 && !found; i++ {
+		for _, p := range leftovers() {
+			cmdline, _ := os.ReadFile("/proc/" + strings.Fields(p)[0] + "/cmdline")
+			if strings.Contains(string(cmdline), "qmgr") {
+				found = true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !found {
+		t.Errorf("resident service not started")
+	}
+	if strings.Contains(in.log(), "warning") {
+		t.Errorf("unexpected warnings:\n%s", in.log())
 	}
 }

@@ -112,6 +112,13 @@ func (p *proc) failed() bool {
 	return p.state == nil || !p.state.Success()
 }
 
+// exitedNonZero reports whether p called exit with a non-zero status (as
+// opposed to being killed by a signal).
+func (p *proc) exitedNonZero() bool {
+	ws, ok := p.state.Sys().(syscall.WaitStatus)
+	return ok && ws.Exited() && ws.ExitStatus() != 0
+}
+
 // signal sends sig to every child of s (all children when s is nil). The
 // caller holds m.mu.
 func (m *master) signalLocked(s *service, sig syscall.Signal) {
@@ -125,8 +132,9 @@ func (m *master) signalLocked(s *service, sig syscall.Signal) {
 
 // supervise keeps s served until it is retired: resident services get a
 // child at once and again whenever it ends; the others get one when a
-// listener becomes readable. Children that fail right after they started
-// are throttled: 1s, 2s, 4s ... up to service_throttle_time.
+// listener becomes readable. Children that exit non-zero less than a
+// second after they started are throttled: 1s, 2s, 4s ... up to
+// service_throttle_time. Children killed by a signal are replaced at once.
 func (m *master) supervise(s *service) {
 	defer close(s.done)
 	var backoff time.Duration
@@ -152,7 +160,9 @@ func (m *master) supervise(s *service) {
 		}
 		lived := time.Since(p.started)
 		switch {
-		case p.failed() && lived < startupGrace:
+		case p.exitedNonZero() && lived < startupGrace:
+			// Died during initialisation (configuration error, missing
+			// file ...): back off.
 			if backoff == 0 {
 				backoff = time.Second
 			} else if backoff *= 2; backoff > m.throttle {
@@ -160,6 +170,12 @@ func (m *master) supervise(s *service) {
 			}
 			m.logger().Warn("%s: bad command startup -- throttling", s.path)
 			if !m.sleep(s, backoff) {
+				return
+			}
+		case p.failed() && lived < startupGrace:
+			// Killed by a signal soon after it started (kill -9 in the
+			// middle of work): come back at once, but never spin.
+			if !m.sleep(s, 100*time.Millisecond) {
 				return
 			}
 		case !p.failed() && s.resident && lived < startupGrace:
