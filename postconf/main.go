@@ -445,8 +445,8 @@ func (o *options) editMain(edits [][2]string) {
 		o.fatalf("open %s: %v", path, errText(err))
 	}
 	out := editText(old, table, order, edits != nil, o.commentOut)
-	if exists && bytes.Equal(out, old) {
-		return
+	if bytes.Equal(out, old) && (exists || edits == nil) {
+		return // nothing changed (or nothing to delete from a missing main.cf)
 	}
 	mode := fs.FileMode(0644)
 	uid, gid := -1, -1
