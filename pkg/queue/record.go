@@ -53,7 +53,7 @@ func appendLen(b []byte, n int) []byte {
 // WriteRecord writes one record.
 func WriteRecord(w io.Writer, typ byte, data []byte) error {
 	var hdr [12]byte
-	h := AppendRecord(hdr[:0], typ, nil)
+	h := appendLen(append(hdr[:0], typ), len(data))
 	if _, err := w.Write(h); err != nil {
 		return err
 	}
