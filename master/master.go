@@ -149,18 +149,23 @@ func (m *master) start(s *service) {
 	}
 }
 
-// retire stops starting children for s and sends SIGTERM to the ones it
-// has: they finish what they have in hand and exit. It waits until the
-// supervisor returned, so that s's listeners may then be closed.
-func (m *master) retire(s *service) {
+// retire stops starting children for the services in ss and sends SIGTERM
+// to the ones they have: those finish what they have in hand and exit. It
+// waits until the supervisors returned, so that the services' listeners
+// may then be closed.
+func (m *master) retire(ss ...*service) {
 	m.mu.Lock()
-	if !s.stopped {
-		s.stopped = true
-		close(s.stop)
+	for _, s := range ss {
+		if !s.stopped {
+			s.stopped = true
+			close(s.stop)
+		}
+		m.signalLocked(s, sigTERM)
 	}
-	m.signalLocked(s, sigTERM)
 	m.mu.Unlock()
-	<-s.done
+	for _, s := range ss {
+		<-s.done
+	}
 }
 
 // keys returns the service keys in a stable order.

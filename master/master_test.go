@@ -25,7 +25,11 @@ func TestMain(m *testing.M) {
 	}
 	os.Chmod(dir, 0755) // unprivileged children must reach their program
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+"/", ".", "../postfix", "./testdata/echod")
+	args := []string{"build", "-o", dir + "/"}
+	if os.Getenv("POSTERN_TEST_RACE") != "" {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".", "../postfix", "./testdata/echod")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)

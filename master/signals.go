@@ -73,9 +73,13 @@ func (m *master) reload() {
 			specs[s.conf.Key()] = spec
 		}
 	}
+	var olds []*service
 	for _, key := range keys(old) {
-		o := old[key]
-		m.retire(o)
+		olds = append(olds, old[key])
+	}
+	m.retire(olds...)
+	for _, o := range olds {
+		key := o.conf.Key()
 		if spec, ok := specs[key]; ok && spec == o.lis.spec {
 			keep[key] = o.lis
 		} else {

@@ -160,3 +160,22 @@ func TestServeStreamSIGTERM(t *testing.T) {
 		t.Fatalf("child exit: %v", err)
 	}
 }
+
+func TestLoadConfigOverrides(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/main.cf", []byte("max_idle = 5s\nsyslog_name = postfix\n"), 0644)
+	a, err := ParseArgs("smtp", []string{"-c", dir, "-n", "relay", "-t", "unix", "-o", "syslog_name=postfix/$service_name", "-o", "max_idle=7s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Get("syslog_name"); got != "postfix/relay" {
+		t.Errorf("syslog_name = %q", got)
+	}
+	if got := c.Duration("max_idle"); got != 7*time.Second {
+		t.Errorf("max_idle = %v", got)
+	}
+}

@@ -1,0 +1,51 @@
+// Postfix is the Postern control program.
+//
+// # Synopsis
+//
+//	postfix [-c config_dir] [-v] command
+//
+// # Description
+//
+// postfix starts, stops and inspects the mail system, as Postfix's
+// postfix(1) and postfix-script do. Messages are logged as
+// postfix/postfix-script and also shown on standard error, prefixed with
+// "postfix/postfix-script: " (unless the log itself goes to standard error).
+//
+// Commands:
+//
+//	start      Create missing queue directories, check master.cf, and run
+//	           $daemon_directory/master, which detaches; exit 0 once it is up.
+//	           "fatal: the Postfix mail system is already running" and exit
+//	           1 when a master holds the lock.
+//	start-fg   Like start, but master stays in the foreground (exec).
+//	stop       SIGTERM to master; after five seconds "stopping the Postfix
+//	           mail system with force" and SIGKILL to its process group.
+//	abort      SIGTERM to master ("aborting the Postfix mail system").
+//	reload     SIGHUP to master ("refreshing the Postfix mail system").
+//	status     "the Postfix mail system is running: PID: N" (exit 0) or
+//	           "the Postfix mail system is not running" (exit 1).
+//	check      Create missing queue directories, verify that main.cf and
+//	           master.cf parse, warn about wrong ownership when run as root.
+//	flush      Write the trigger "FADI" (flush dead sites, scan all,
+//	           deferred, incoming) to $queue_directory/public/qmgr.
+//	set-permissions  Give the queue directories their owners and modes.
+//	logrotate  Rename $maillog_file with a -%Y%m%d-%H%M%S suffix, gzip it,
+//	           and reload master.
+//	upgrade-configuration  Accepted; nothing to do.
+//
+// Whether master runs is asked with "$daemon_directory/master -t"; its PID
+// is read from $queue_directory/pid/master.pid.
+//
+// An unknown command gives "fatal: unknown command: 'x'. Usage: postfix
+// start (or stop, reload, abort, flush, check, status, set-permissions,
+// upgrade-configuration, logrotate)" and exit status 1.
+//
+// # Configuration parameters
+//
+//	daemon_directory, queue_directory, data_directory, mail_owner,
+//	setgid_group, maillog_file, syslog_name
+//
+// # See also
+//
+// master(8), postconf(1).
+package main
