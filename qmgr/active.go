@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"postern/pkg/queue"
+)
+
+// finish ends a message's round once every recipient has an outcome on disk: bounce notices
+// first, then either removal, expiry, or a move to deferred/ with the next retry time as
+// its mtime.
+func (q *qmgr) finish(m *message) {
+	defer q.release(m)
+	m.mu.Lock()
+	deferred, bounced, keep := len(m.deferred), m.bounced, m.keep
+	m.mu.Unlock()
+
+	if bounced > 0 {
+		if err := q.flushBounces(m); err != nil {
+			q.log.Warn("%s: bounce notification: %v", m.id, err)
+			keep = true
+		}
+	}
+	now := q.now()
+	if deferred > 0 && !keep && now.Sub(m.env.CreateTime) >= q.lifetime(m) {
+		if q.expire(m) {
+			q.remove(m)
+			return
+		}
+		keep = true
+	}
+	if deferred > 0 || keep {
+		q.deferMessage(m, now)
+		return
+	}
+	q.remove(m)
+}
+
+// lifetime is how long a message may stay queued: bounce_queue_lifetime for the null sender.
+func (q *qmgr) lifetime(m *message) time.Duration {
+	if m.env.Sender == "" {
+		return q.bounceLifetime
+	}
+	return q.maxLifetime
+}
+
+// remove deletes a message whose recipients are all done. The bounce log stays for the
+// bounce service; the defer log has no reader left.
+func (q *qmgr) remove(m *message) {
+	if err := os.Remove(m.path); err != nil {
+		q.log.Warn("%s: remove %s: %v", m.id, m.path, err)
+		return
+	}
+	os.Remove(q.q.Path(queue.Defer, m.id))
+	q.log.Info("%s: removed", m.id)
+}
+
+// deferMessage moves the file to deferred/ with mtime = now + backoff, the backoff being the
+// message's age clamped to [minimal_backoff_time, maximal_backoff_time].
+func (q *qmgr) deferMessage(m *message, now time.Time) {
+	delay := now.Sub(m.env.CreateTime)
+	if delay > q.maxBackoff {
+		delay = q.maxBackoff
+	}
+	if delay < q.minBackoff {
+		delay = q.minBackoff
+	}
+	next := now.Add(delay)
+	if err := os.Chtimes(m.path, next, next); err != nil {
+		q.log.Warn("%s: set retry time: %v", m.id, err)
+	}
+	if err := q.q.Move(m.id, queue.Active, queue.Deferred); err != nil {
+		// Left in active/, it goes back to incoming/ at the next start.
+		q.log.Warn("%s: move to %s: %v", m.id, queue.Deferred, err)
+	}
+}

@@ -1,0 +1,78 @@
+// Qmgr is the queue manager: it moves queued mail from incoming/ and deferred/ into
+// active/, hands each recipient to its delivery agent, and records the outcome.
+//
+// # Description
+//
+// qmgr is a resident service started by master(8) with the public/qmgr listener. A client
+// writes one-byte requests to that socket: W or I (scan incoming/), D (scan deferred/), A
+// (ignore the retry times of deferred messages on the next deferred scan), F (forget
+// transports that could not be reached). Identical requests collapse. As a safety net qmgr
+// also scans incoming/ every few seconds and deferred/ every queue_run_delay.
+//
+// At startup every file left in active/ by a previous qmgr is moved back to incoming/; its
+// delivered recipients are D records already, so only the others are tried again.
+//
+// A scan takes ready files (owner bits rwx) from incoming/ and deferred files whose mtime has
+// passed, alternating between the two queues, while fewer than qmgr_message_active_limit
+// messages are active. On entering active/ a message's old defer log is removed and qmgr
+// logs "ID: from=<sender>, size=N, nrcpt=N (queue active)". A file that cannot be parsed is
+// moved to corrupt/.
+//
+// Recipients whose domain is empty, in mydestination, or an address literal of
+// inet_interfaces go to local_transport; mail to double_bounce_sender@myorigin is discarded;
+// everything else goes to default_transport. Each transport is a master.cf service reached
+// at private/NAME, one request per recipient (docs/DESIGN.md "delivery request"), over
+// connections that are reused. At most maxproc (master.cf) deliveries per transport run at
+// once, and at most <transport>_destination_concurrency_limit per destination; a destination
+// is the recipient when <transport>_destination_recipient_limit is 1, else the next hop.
+//
+// Outcomes: success turns the recipient's R record into D; a temporary failure appends an
+// entry to defer/ID; a permanent failure appends to bounce/ID and turns R into D. Every log
+// entry is fsync'd before the next step. When all recipients are answered the file is
+// removed ("ID: removed"), or moved to deferred/ with its mtime set to now plus its age
+// clamped to [minimal_backoff_time, maximal_backoff_time]. A message still deferred at the
+// end of a round and older than maximal_queue_lifetime (bounce_queue_lifetime for the null
+// sender) is expired: "ID: from=<sender>, status=expired, returned to sender", its deferred
+// recipients become bounce log entries, and it is removed. Bounce logs are left for the
+// bounce service.
+//
+// # Security
+//
+// qmgr runs as mail_owner and touches only the queue directory. It never opens the
+// message content, and it treats queue files as untrusted input: a malformed file goes to
+// corrupt/.
+//
+// # Diagnostics
+//
+// Problems are logged with "warning:" through the mail log. An agent that cannot be
+// reached defers its recipients with dsn=4.3.0 "mail transport unavailable" (logged by qmgr
+// with relay=none) and is not tried again for transport_retry_time; an agent that fails
+// mid-request defers the recipient with "delivery temporarily suspended: unknown mail
+// transport error".
+//
+// # Configuration parameters
+//
+//	queue_directory (/var/spool/postfix)
+//	qmgr_message_active_limit (20000)
+//	queue_run_delay (300s)
+//	minimal_backoff_time (300s)
+//	maximal_backoff_time (4000s)
+//	maximal_queue_lifetime (5d)
+//	bounce_queue_lifetime (5d)
+//	mydestination ($myhostname, localhost.$mydomain, localhost)
+//	inet_interfaces (all), proxy_interfaces (empty)
+//	local_transport (local:$myhostname)
+//	default_transport (smtp)
+//	relayhost (empty)
+//	double_bounce_sender (double-bounce)
+//	default_process_limit (100)
+//	default_destination_concurrency_limit (20), local_destination_concurrency_limit (2)
+//	default_destination_recipient_limit (50), local_destination_recipient_limit (1)
+//	transport_retry_time (60s)
+//	command_time_limit (1000s), <transport>_time_limit
+//	backwards_bounce_logfile_compatibility (yes)
+//
+// # See also
+//
+// master(8), cleanup(8), local(8), bounce(8), postfix-behaviour.md §3, docs/DESIGN.md.
+package main

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"postern/pkg/dsn"
+	"postern/pkg/queue"
+)
+
+// message is one queue file in active/ and the outcome of this round's deliveries.
+type message struct {
+	id         string
+	from       string // queue it came from: incoming or deferred
+	path       string // active/ID
+	activeTime time.Time
+	env        *queue.Message
+
+	mu       sync.Mutex // guards the fields below and serialises status log appends
+	pending  int        // recipients handed to transports and not yet answered
+	deferred []outcome  // recipients deferred this round (turned into bounces on expiry)
+	bounced  int        // recipients with a bounce log entry this round
+	keep     bool       // an outcome could not be recorded: the file must stay queued
+}
+
+// outcome is a recipient's result from this round.
+type outcome struct {
+	rcpt   queue.Recipient
+	status dsn.Status
+}
+
+// start reads the envelope of a message just moved into active/, logs it, and hands each
+// recipient still to do to its transport.
+func (q *qmgr) start(m *message) {
+	env, err := queue.ReadEnvelope(m.path)
+	if err != nil {
+		var perr *fs.PathError
+		if errors.As(err, &perr) && !errors.Is(err, queue.ErrCorrupt) {
+			// A system error (descriptors, I/O) says nothing about the file: try later.
+			q.log.Warn("%s: %v", m.id, err)
+			q.putBack(m)
+			return
+		}
+		q.saveCorrupt(m)
+		return
+	}
+	m.env = env
+	// The defer log describes the previous round; this round's failures recreate it.
+	os.Remove(q.q.Path(queue.Defer, m.id))
+	q.log.Info("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", m.id, env.Sender, env.MessageSize, env.Nrcpt)
+
+	var jobs []*job
+	doubleBounce := q.resolver.doubleBounce
+	for i := range env.Recipients {
+		r := &env.Recipients[i]
+		if r.Done {
+			continue
+		}
+		if strings.EqualFold(r.Addr, doubleBounce) {
+			// Undeliverable notices to double-bounce end here, so a system without a
+			// working local agent cannot loop on them.
+			q.logDelivery(m, r, "none", dsn.Sent("2.0.0", "undeliverable postmaster notification discarded"))
+			if err := queue.MarkDone(m.path, r.Offset); err != nil {
+				q.log.Warn("%s: mark recipient done: %v", m.id, err)
+				m.keep = true
+			}
+			continue
+		}
+		rt := q.resolver.resolve(r.Addr)
+		jobs = append(jobs, &job{m: m, rcpt: r, route: rt})
+	}
+	if len(jobs) == 0 {
+		q.finish(m)
+		return
+	}
+	m.mu.Lock()
+	m.pending = len(jobs)
+	m.mu.Unlock()
+	for _, j := range jobs {
+		q.transports.submit(j)
+	}
+}
+
+// saveCorrupt moves an unreadable queue file out of the way, as Postfix does.
+func (q *qmgr) saveCorrupt(m *message) {
+	if err := q.q.Move(m.id, queue.Active, queue.Corrupt); err != nil {
+		q.log.Warn("%s: move to %s: %v", m.id, queue.Corrupt, err)
+	} else {
+		q.log.Warn("saving corrupt file \"%s\" from queue \"%s\" to queue \"%s\"", m.id, queue.Active, queue.Corrupt)
+	}
+	q.release(m)
+}
+
+// putBack returns a message that could not be read to the queue it came from.
+func (q *qmgr) putBack(m *message) {
+	if err := q.q.Move(m.id, queue.Active, m.from); err != nil {
+		q.log.Warn("%s: move to %s: %v", m.id, m.from, err)
+	}
+	q.release(m)
+}
+
+// record stores one recipient's outcome durably: success flips R to D, a temporary failure
+// appends to defer/ID, a permanent one appends to bounce/ID and then flips R to D. The last
+// answer finishes the message.
+func (q *qmgr) record(m *message, r *queue.Recipient, st dsn.Status) {
+	switch st.Class() {
+	case '2':
+		m.mu.Lock()
+		// The last recipient of a message that is about to be removed needs no D record:
+		// removing the file is its record (saves one fsync per single-recipient message).
+		last := m.pending == 1 && len(m.deferred) == 0 && m.bounced == 0 && !m.keep
+		m.mu.Unlock()
+		if !last {
+			if err := queue.MarkDone(m.path, r.Offset); err != nil {
+				q.log.Warn("%s: mark recipient done: %v", m.id, err)
+				m.mu.Lock()
+				m.keep = true
+				m.mu.Unlock()
+			}
+		}
+	case '5':
+		m.mu.Lock()
+		err := q.appendLog(queue.Bounce, m, r, st, "failed")
+		m.mu.Unlock()
+		if err != nil {
+			q.log.Warn("%s: append bounce log: %v", m.id, err)
+			q.recordDefer(m, r, dsn.Defer("4.3.0", "bounce or trace service failure"))
+			break
+		}
+		if err := queue.MarkDone(m.path, r.Offset); err != nil {
+			q.log.Warn("%s: mark recipient done: %v", m.id, err)
+			m.mu.Lock()
+			m.keep = true
+			m.mu.Unlock()
+		}
+		m.mu.Lock()
+		m.bounced++
+		m.mu.Unlock()
+	default:
+		q.recordDefer(m, r, st)
+	}
+	m.mu.Lock()
+	m.pending--
+	fin := m.pending == 0
+	m.mu.Unlock()
+	if fin {
+		q.finish(m)
+	}
+}
+
+// recordDefer appends a defer log entry and remembers the recipient for expiry.
+func (q *qmgr) recordDefer(m *message, r *queue.Recipient, st dsn.Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := q.appendLog(queue.Defer, m, r, st, "delayed"); err != nil {
+		// The recipient stays an R record, so it is retried anyway; only mailq's reason
+		// is lost.
+		q.log.Warn("%s: append defer log: %v", m.id, err)
+	}
+	m.deferred = append(m.deferred, outcome{rcpt: *r, status: st})
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"postern/pkg/queue"
+)
+
+// recover moves every file left in active/ by a previous qmgr back to incoming/. Their done
+// recipients are D records already, so only the remaining R records are tried again.
+func (q *qmgr) recover() {
+	ents, err := os.ReadDir(filepath.Join(q.q.Dir, queue.Active))
+	if err != nil {
+		q.log.Warn("scan %s: %v", queue.Active, err)
+		return
+	}
+	now := q.now()
+	for _, e := range ents {
+		if e.IsDir() || !queue.ValidID(e.Name()) {
+			continue
+		}
+		if err := q.q.Move(e.Name(), queue.Active, queue.Incoming); err != nil {
+			q.log.Warn("move %s from %s to %s: %v", e.Name(), queue.Active, queue.Incoming, err)
+			continue
+		}
+		os.Chtimes(q.q.Path(queue.Incoming, e.Name()), now, now)
+	}
+}
+
+// scan performs the requested directory scans. Each scan replaces that queue's backlog of
+// candidates; admit drains the backlogs as room in active/ allows.
+func (q *qmgr) scan() {
+	q.mu.Lock()
+	t := q.pending
+	q.pending &^= scanIncoming
+	if t&scanDeferred != 0 {
+		q.pending &^= scanDeferred | scanAll
+	}
+	q.mu.Unlock()
+	if t&scanIncoming != 0 {
+		ents, err := q.q.Scan(queue.Incoming)
+		if err != nil {
+			q.log.Warn("scan %s: %v", queue.Incoming, err)
+		}
+		q.inc = ents
+	}
+	if t&scanDeferred != 0 {
+		ents, err := q.q.Scan(queue.Deferred)
+		if err != nil {
+			q.log.Warn("scan %s: %v", queue.Deferred, err)
+		}
+		due := ents[:0]
+		now := q.now()
+		for _, e := range ents {
+			if t&scanAll != 0 || !e.MTime.After(now) {
+				due = append(due, e)
+			}
+		}
+		q.def = due
+	}
+}
+
+// admit moves candidates into active/, alternating between incoming and deferred, while
+// fewer than qmgr_message_active_limit messages are active.
+func (q *qmgr) admit() {
+	for len(q.inc) > 0 || len(q.def) > 0 {
+		q.mu.Lock()
+		full := len(q.active) >= q.activeLimit
+		q.mu.Unlock()
+		if full {
+			return
+		}
+		var e queue.Entry
+		from := queue.Incoming
+		if q.turn && len(q.def) > 0 || len(q.inc) == 0 {
+			e, q.def = q.def[0], q.def[1:]
+			from = queue.Deferred
+		} else {
+			e, q.inc = q.inc[0], q.inc[1:]
+		}
+		q.turn = from == queue.Incoming
+		q.activate(e.ID, from)
+	}
+}
+
+// activate moves one ready file into active/ and starts its deliveries. A candidate that is
+// gone or no longer ready (the ID was reused by a file being written) is skipped.
+func (q *qmgr) activate(id, from string) {
+	q.mu.Lock()
+	_, busy := q.active[id]
+	q.mu.Unlock()
+	if busy {
+		return
+	}
+	fi, err := os.Lstat(q.q.Path(from, id))
+	if err != nil || !queue.Ready(fi) {
+		return
+	}
+	if err := q.q.Move(id, from, queue.Active); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			q.log.Warn("move %s from %s to %s: %v", id, from, queue.Active, err)
+		}
+		return
+	}
+	m := &message{id: id, from: from, path: q.q.Path(queue.Active, id), activeTime: q.now()}
+	q.mu.Lock()
+	q.active[id] = m
+	q.mu.Unlock()
+	q.start(m)
+}
+
+// release takes a finished message out of the active set and lets the scheduler admit more.
+func (q *qmgr) release(m *message) {
+	q.mu.Lock()
+	delete(q.active, m.id)
+	q.mu.Unlock()
+	q.poke()
+	select {
+	case q.idle <- struct{}{}:
+	default:
+	}
+}
+
+// activeCount is the number of messages in active/ (tests).
+func (q *qmgr) activeCount() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.active)
+}

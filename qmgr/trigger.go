@@ -1,0 +1,53 @@
+package main
+
+import (
+	"net"
+	"time"
+)
+
+// trigger is a set of pending scan requests.
+type trigger uint8
+
+const (
+	scanIncoming trigger = 1 << iota // W, I
+	scanDeferred                     // D
+	scanAll                          // A: ignore deferred time stamps on the next deferred scan
+)
+
+// handleTrigger serves one connection to public/qmgr: a few request bytes, then EOF.
+// Identical requests collapse into one pending flag.
+func (q *qmgr) handleTrigger(c net.Conn) {
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64)
+	for {
+		n, err := c.Read(buf)
+		var t trigger
+		for _, b := range buf[:n] {
+			switch b {
+			case 'W', 'I':
+				t |= scanIncoming
+			case 'D':
+				t |= scanDeferred
+			case 'A':
+				t |= scanAll
+			case 'F':
+				q.transports.forget()
+			}
+		}
+		if t != 0 {
+			q.request(t)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// request records scan requests and wakes the scheduler.
+func (q *qmgr) request(t trigger) {
+	q.mu.Lock()
+	q.pending |= t
+	q.mu.Unlock()
+	q.poke()
+}
