@@ -267,6 +267,7 @@ func TestMasterLifecycle(t *testing.T) {
 	// Reload: a new service appears, a changed one gets new children, the
 	// inet socket stays.
 	cfg := strings.Replace(in.expand(baseMasterCf), "echod_greeting=hi", "echod_greeting=hi2", 1)
+	cfg = strings.Replace(cfg, "bad       unix  n - n - - echod fail\n", "", 1) // removed
 	in.write("master.cf", cfg+"echo2 unix n - n - - echod -o echod_greeting=second\n"+
 		"echo3 unix - n n - - echod -o { echod_greeting = with spaces }\n")
 	syscall.Kill(mpid, syscall.SIGHUP)
@@ -281,6 +282,9 @@ func TestMasterLifecycle(t *testing.T) {
 		t.Errorf("braced -o greeting %v", g)
 	}
 	in.greet("tcp", in.inet())
+	if _, err := os.Stat(in.unix("public", "bad")); err == nil {
+		t.Errorf("socket of a removed service left behind")
+	}
 
 	// SIGTERM: everything stops, nothing is left.
 	syscall.Kill(mpid, syscall.SIGTERM)
@@ -393,7 +397,29 @@ qmgr unix n n n 1 1 echod
 	if !found {
 		t.Errorf("resident service not started")
 	}
-	if strings.Contains(in.log(), "warning") {
+	// A resident child killed with -9 is back within a second.
+	var qpid int
+	for _, p := range leftovers() {
+		cmdline, _ := os.ReadFile("/proc/" + strings.Fields(p)[0] + "/cmdline")
+		if strings.Contains(string(cmdline), "qmgr") {
+			qpid, _ = strconv.Atoi(strings.Fields(p)[0])
+		}
+	}
+	syscall.Kill(qpid, syscall.SIGKILL)
+	in.waitLog(fmt.Sprintf("pid %d killed by signal 9", qpid), 2*time.Second)
+	back := false
+	for deadline := time.Now().Add(time.Second); !back && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, p := range leftovers() {
+			cmdline, _ := os.ReadFile("/proc/" + strings.Fields(p)[0] + "/cmdline")
+			if strings.Contains(string(cmdline), "qmgr") && !strings.HasPrefix(p, strconv.Itoa(qpid)+" ") {
+				back = true
+			}
+		}
+	}
+	if !back {
+		t.Errorf("resident child not restarted within 1s")
+	}
+	if strings.Count(in.log(), "warning") != 1 {
 		t.Errorf("unexpected warnings:\n%s", in.log())
 	}
 }
