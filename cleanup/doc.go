@@ -1,0 +1,77 @@
+// Cleanup turns a submitted message into a queue file and hands it to qmgr.
+//
+// # Description
+//
+// cleanup listens on public/cleanup (unix stream) and is started by master. smtpd, pickup
+// and bounce connect to it, one connection per message. On connect cleanup creates
+// incoming/ID (mode 0600) and sends the attribute list "queue_id=ID". The client then sends
+// queue records in the queue-file encoding: A attributes, optional F (full name), exactly one
+// S (sender), O+R per recipient, M, the content as N/L records, X, extracted R records (from
+// sendmail -t), E.
+//
+// Envelope: the sender and every recipient get trivial-rewrite's canonical form (a bare
+// "user" becomes user@$myorigin; an empty recipient becomes $empty_address_recipient).
+// Each recipient is stored as O (as received) + R (canonical); repeats with the same
+// original and final address (and DSN attributes), compared case-insensitively, are stored
+// once, up to duplicate_filter_limit remembered addresses. Only known A attributes are kept.
+// cleanup writes its own T (arrival; the client's T when it sent one) and A create_time.
+//
+// Headers (the primary header block, which ends at the first empty line or the first line
+// that is not a header): headers named in message_drop_headers are removed from all mail;
+// more than hopcount_limit - 1 Received: headers reject the message; a header longer than
+// header_size_limit is truncated; a stray CR in any line becomes a space. In local rewrite
+// context (the client sent rewrite_context=local) or with always_add_missing_headers = yes,
+// missing Message-Id:, Date: and From: headers are appended after the existing ones (the
+// Resent- forms when any Resent- header is present). In local context only, address headers
+// whose value is a plain list of simple addresses get bare "user" items qualified with
+// @$myorigin; any value with display names, comments, quotes, groups or routes is left as it
+// is.
+//
+// The file gets C (sizes, patched at the end) first and E last; it is flushed, made 0700,
+// fsync'ed and closed, and only then does cleanup answer "status=0" and "queue_id=ID" and
+// wake qmgr by writing W to public/qmgr. On failure the file is removed and the answer is
+// "status=CODE", "dsn=X.Y.Z", "reason=TEXT" (see Diagnostics). A client that disconnects
+// before E leaves nothing behind.
+//
+// # Security
+//
+// cleanup runs as mail_owner (unpriv). It trusts its clients no more than the queue file
+// format allows: records and the envelope are bounded, unknown attributes are dropped, and
+// text taken from the envelope is kept on one line when it goes into a header.
+//
+// # Diagnostics
+//
+// "ID: message-id=<...>" is logged for every queued message (the header's value, the one
+// added, or "<>"), plus "ID: resent-message-id=<...>" when there is one. Replies on failure:
+//
+//	451 4.3.0 internal protocol error   broken record stream or envelope
+//	550 5.1.0 no recipients specified
+//	554 5.4.0 too many hops             hopcount_limit reached
+//	552 5.3.4 message file too big      message_size_limit exceeded
+//	451 4.3.0 queue file write error    the disk refused (logged as a warning)
+//
+// # Configuration parameters
+//
+//	queue_directory (/var/spool/postfix)
+//	myorigin ($myhostname; a /path names a file such as /etc/mailname)
+//	myhostname (the system's fully qualified name), used in added Message-Id: headers
+//	empty_address_recipient (MAILER-DAEMON)
+//	message_size_limit (10240000; 0 = no limit), the content of a message in bytes
+//	header_size_limit (102400)
+//	hopcount_limit (50)
+//	line_length_limit (2048)
+//	duplicate_filter_limit (1000)
+//	queue_file_attribute_count_limit (100)
+//	message_drop_headers (bcc, content-length, resent-bcc, return-path)
+//	always_add_missing_headers (no)
+//	cleanup_replace_stray_cr_lf (yes)
+//	ipc_timeout (3600s), how long a silent client is waited for
+//	trigger_timeout (10s)
+//
+// Not implemented yet: canonical_maps, virtual_alias_maps, masquerade_domains,
+// header_checks and body_checks, milters, remote_header_rewrite_domain.
+//
+// # See also
+//
+// smtpd(8), pickup(8), qmgr(8), docs/DESIGN.md (the cleanup protocol), Postfix cleanup(8).
+package main
