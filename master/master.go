@@ -57,6 +57,9 @@ func newMaster(configDir string, cfg *config.Config) *master {
 
 func (m *master) useConfig(cfg *config.Config) {
 	m.cfg = cfg
+	if old := m.logger(); old != nil {
+		defer old.Close() // after the swap: children already started keep their own copy
+	}
 	m.setLog(maillog.FromConfig("master", cfg.Get))
 	m.throttle = cfg.Duration("service_throttle_time")
 	if m.throttle <= 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"postern/pkg/maillog"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,6 +67,12 @@ func (m *master) spawn(s *service) (*proc, error) {
 	cmd := exec.Command(s.path, buildArgs(m.configDir, s)...)
 	cmd.Env = childEnv(m.configDir, s)
 	cmd.Stderr = os.Stderr
+	if f := m.logger().File(); f != nil {
+		// Children write maillog_file through this inherited O_APPEND descriptor, so
+		// unprivileged daemons need no write access to the file itself.
+		cmd.Stderr = f
+		cmd.Env = append(cmd.Env, maillog.InheritedEnv+"="+m.cfg.Get("maillog_file"))
+	}
 	cmd.ExtraFiles = s.lis.files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if os.Geteuid() == 0 && s.conf.Unpriv && m.owner != nil {

@@ -62,6 +62,10 @@ func New(program string, o Options) *Logger {
 		l.file = os.Stdout
 	case o.MaillogFile == "/dev/stderr":
 		l.file = os.Stderr
+	case o.MaillogFile != "" && os.Getenv(InheritedEnv) == o.MaillogFile:
+		// master opened maillog_file (as root) and made it our standard error, so an
+		// unprivileged daemon can log there without write permission on the file.
+		l.file = os.Stderr
 	case o.MaillogFile != "":
 		f, err := os.OpenFile(o.MaillogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0644)
 		if err == nil {
@@ -78,6 +82,39 @@ func New(program string, o Options) *Logger {
 		}
 	}
 	return l
+}
+
+// InheritedEnv names the environment variable through which master tells its children that
+// their standard error is maillog_file (its value is the file name).
+const InheritedEnv = "POSTERN_MAILLOG_STDERR"
+
+// File returns the open maillog_file, or nil when logging goes elsewhere. master hands it to
+// its children as their standard error.
+func (l *Logger) File() *os.File {
+	if l.file == os.Stdout || l.file == os.Stderr {
+		return nil
+	}
+	return l.file
+}
+
+// ToStderr tells whether lines end up on standard error, so a command need not print its
+// messages twice.
+func (l *Logger) ToStderr() bool { return l.stderr || l.file == os.Stderr }
+
+// Close releases the log file or syslog connection.
+func (l *Logger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.syslog != nil {
+		l.syslog.Close()
+		l.syslog = nil
+	}
+	if f := l.file; f != nil && f != os.Stdout && f != os.Stderr {
+		l.file = nil
+		l.stderr = true
+		return f.Close()
+	}
+	return nil
 }
 
 // FromConfig builds a logger from main.cf values read through get (config.Get).
