@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"postern/pkg/ipc"
+	"postern/pkg/maildir"
+	"postern/pkg/mbox"
+	"postern/pkg/queue"
+)
+
+// childFlag is argv[1] of a credentialed delivery child.
+const childFlag = "-deliver-child"
+
+// job is everything the final write needs, decided by the parent as root
+// and carried out with the recipient's identity. It travels to a child as
+// JSON on standard input; the queue file travels as descriptor 3.
+type job struct {
+	Kind      string   // kindCommand, kindMaildir, kindMbox
+	User      string   // for texts
+	Home      string   // checked with stat(2) as the user when CheckHome
+	CheckHome bool     //
+	Path      string   // mailbox file or Maildir directory
+	Sender    string   // envelope sender ("" = <>)
+	Prepend   []string // Return-Path, X-Original-To, Delivered-To
+	Offset    int64    // content_offset in the queue file
+
+	// mbox
+	DotLock, Fcntl, DotLockMayFail bool
+	LockAttempts                   int
+	LockDelay, StaleLock           time.Duration
+	SizeLimit                      int64
+	StrictOwner                    bool
+	UID                            int // the recipient, for strict ownership
+	ChownTo, ChownGID              int // hand a new mailbox to this uid/gid (root-written spool); -1 none
+
+	// command
+	Command   string
+	Shell     string // local_command_shell
+	Env       []string
+	Dir       string
+	TimeLimit time.Duration
+}
+
+// result is a job's outcome: an RFC 3463 code, the text for the log and
+// the DSN, and warnings for the parent to log (a child does not log).
+type result struct {
+	Code     string
+	Text     string
+	Warnings []string
+}
+
+func fail(code, format string, a ...any) result {
+	return result{Code: code, Text: fmt.Sprintf(format, a...)}
+}
+
+// run carries out j with identity uid/gid. A root local starts a child
+// with those credentials: setuid(2) in Go changes every thread of the
+// process (go-stack.md §8.2), so a root local that serves deliveries
+// concurrently must never switch identity in-process. A non-root local
+// (tests, demos) can only write as itself, so it works in-process when
+// the recipient is itself and defers otherwise.
+func (s *server) run(j *job, qf *os.File, uid, gid int) result {
+	mode := s.mode
+	if mode == modeAuto {
+		switch {
+		case s.euid == 0:
+			mode = modeChild
+		case uid == s.euid:
+			mode = modeInProcess
+		default:
+			return fail("4.3.0", "cannot deliver as user %s: insufficient privileges", j.User)
+		}
+	}
+	if mode == modeInProcess {
+		return runJob(j, qf)
+	}
+	return s.runChild(j, qf, uid, gid)
+}
+
+// Bounds on what a child may send back.
+const (
+	maxChildOutput = 64 << 10
+	maxChildStderr = 4 << 10
+)
+
+func (s *server) runChild(j *job, qf *os.File, uid, gid int) result {
+	blob, err := json.Marshal(j)
+	if err != nil {
+		return fail("4.3.0", "internal error: %v", err)
+	}
+	// The child's own time limits (command_time_limit, lock waits) come
+	// first; this one only catches a child that is stuck for good.
+	limit := j.TimeLimit + j.lockWait() + time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, s.exe, childFlag)
+	cmd.Dir = "/"
+	cmd.Env = childEnv()
+	cmd.Stdin = bytes.NewReader(blob)
+	out := &capBuffer{max: maxChildOutput}
+	errOut := &capBuffer{max: maxChildStderr}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	cmd.ExtraFiles = []*os.File{qf}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}},
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	runErr := cmd.Run()
+	a, perr := ipc.Read(bufio.NewReader(bytes.NewReader(out.Bytes())))
+	if perr != nil || a.Get("dsn") == "" {
+		detail := strings.TrimSpace(errOut.String())
+		if runErr != nil {
+			detail = strings.TrimSpace(runErr.Error() + " " + detail)
+		}
+		r := fail("4.3.0", "delivery as user %s failed", j.User)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("delivery child for %s (uid %d): no status: %s", j.User, uid, printable(detail)))
+		return r
+	}
+	r := result{Code: a.Get("dsn"), Text: a.Get("reason")}
+	if !validCode(r.Code) {
+		return fail("4.3.0", "delivery as user %s failed", j.User)
+	}
+	for _, x := range a {
+		if x.Name == "warning" {
+			r.Warnings = append(r.Warnings, x.Value)
+		}
+	}
+	return r
+}
+
+// childEnv is the environment of a delivery child: nothing of local's
+// own beyond the time zone, which the From_ line depends on.
+func childEnv() []string {
+	env := []string{"PATH=/usr/bin:/bin"}
+	if tz, ok := os.LookupEnv("TZ"); ok {
+		env = append(env, "TZ="+tz)
+	}
+	return env
+}
+
+func validCode(c string) bool {
+	return len(c) >= 5 && len(c) <= 11 && (c[0] == '2' || c[0] == '4' || c[0] == '5') && c[1] == '.'
+}
+
+// childMain is the credentialed child: read the job, deliver, print one
+// attribute list (dsn, reason, warning...) and exit 0.
+func childMain() int {
+	qf := os.NewFile(3, "queue-file")
+	// The queue file is root's; a mailbox_command must not inherit it.
+	syscall.CloseOnExec(3)
+	var j job
+	blob, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(blob, &j)
+	}
+	var r result
+	if err != nil || qf == nil {
+		r = fail("4.3.0", "delivery child: bad job: %v", err)
+	} else {
+		r = runJob(&j, qf)
+	}
+	a := ipc.Attrs{{Name: "dsn", Value: r.Code}, {Name: "reason", Value: r.Text}}
+	for _, w := range r.Warnings {
+		a = append(a, ipc.Attr{Name: "warning", Value: w})
+	}
+	if err := ipc.Write(os.Stdout, a); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// runJob performs the write with whatever identity this process has.
+func runJob(j *job, qf *os.File) result {
+	if j.CheckHome {
+		if _, err := os.Stat(j.Home); err != nil {
+			return fail("4.3.0", "cannot access home directory %s: %s", j.Home, errText(err))
+		}
+	}
+	content := queue.ContentReader(qf, j.Offset)
+	switch j.Kind {
+	case kindCommand:
+		return runCommand(j, content)
+	case kindMaildir:
+		return deliverMaildir(j, content)
+	case kindMbox:
+		return deliverMbox(j, content)
+	}
+	return fail("4.3.0", "delivery child: unknown kind %q", j.Kind)
+}
+
+func deliverMbox(j *job, content io.Reader) result {
+	var existed bool
+	if j.ChownTo >= 0 {
+		_, err := os.Lstat(j.Path)
+		existed = err == nil
+	}
+	err := mbox.Append(j.Path, j.Sender, j.Prepend, content, mbox.Options{
+		DotLock: j.DotLock, Fcntl: j.Fcntl, DotLockMayFail: j.DotLockMayFail,
+		LockAttempts: j.LockAttempts, LockDelay: j.LockDelay, StaleLock: j.StaleLock,
+		SizeLimit: j.SizeLimit, StrictOwnership: j.StrictOwner, UID: j.UID,
+	})
+	var r result
+	if err != nil {
+		var me *mbox.Error
+		code, text := "4.3.0", err.Error()
+		if errors.As(err, &me) {
+			code, text = me.Status, me.Text
+		}
+		r = fail(code, "cannot update mailbox %s for user %s. %s", j.Path, j.User, text)
+		if strings.Contains(text, "is not owned by recipient") {
+			r.Warnings = append(r.Warnings, `specify "strict_mailbox_ownership = no" to ignore mailbox ownership mismatch`)
+		}
+		return r
+	}
+	// Written as root into a root-only spool: a new mailbox goes to its
+	// user, as Postfix's mbox_open(chown_uid).
+	if j.ChownTo >= 0 && !existed {
+		if err := os.Lchown(j.Path, j.ChownTo, j.ChownGID); err != nil {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("chown %s: %v", j.Path, err))
+		}
+	}
+	r.Code, r.Text = "2.0.0", "delivered to mailbox"
+	return r
+}
+
+func deliverMaildir(j *job, content io.Reader) result {
+	_, err := maildir.Deliver(j.Path, j.Prepend, content, maildir.Options{})
+	if err == nil {
+		return result{Code: "2.0.0", Text: "delivered to maildir"}
+	}
+	var me *maildir.Error
+	code, text := "4.3.0", err.Error()
+	if errors.As(err, &me) {
+		code, text = me.Status, me.Text
+	}
+	r := fail(code, "maildir delivery failed: %s", text)
+	if errors.Is(err, syscall.EACCES) {
+		r.Warnings = append(r.Warnings,
+			fmt.Sprintf("maildir access problem for UID/GID=%d/%d: %s", os.Geteuid(), os.Getegid(), text),
+			"perhaps you need to create the maildirs in advance")
+	}
+	return r
+}
+
+// errText renders err as C's %m: the capitalised strerror text.
+func errText(err error) string {
+	var e syscall.Errno
+	s := err.Error()
+	if errors.As(err, &e) {
+		s = e.Error()
+	}
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
+// capBuffer keeps the first max bytes written to it and discards the rest,
+// so a misbehaving child or command cannot make us buffer without bound.
+type capBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		if len(p) <= room {
+			c.Buffer.Write(p)
+		} else {
+			c.Buffer.Write(p[:room])
+		}
+	}
+	return len(p), nil
+}
