@@ -38,9 +38,9 @@ type qmgr struct {
 	active  map[string]*message
 	inc     []queue.Entry // incoming files found by the last scan, not yet admitted
 	def     []queue.Entry // due deferred files found by the last scan, not yet admitted
+	defAll  bool          // def came from a scan that ignored retry times (trigger A)
 	turn    bool          // whose turn is next: false = incoming, true = deferred
 	wake    chan struct{}
-	idle    chan struct{} // tests: signalled whenever a message leaves active
 }
 
 func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
@@ -58,7 +58,6 @@ func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
 		oldlogCompat:   cfg.Bool("backwards_bounce_logfile_compatibility"),
 		active:         map[string]*message{},
 		wake:           make(chan struct{}, 1),
-		idle:           make(chan struct{}, 1),
 	}
 	if q.activeLimit <= 0 {
 		q.activeLimit = 20000

@@ -60,6 +60,7 @@ func (q *qmgr) scan() {
 			}
 		}
 		q.def = due
+		q.defAll = t&scanAll != 0
 	}
 }
 
@@ -99,6 +100,9 @@ func (q *qmgr) activate(id, from string) {
 	if err != nil || !queue.Ready(fi) {
 		return
 	}
+	if from == queue.Deferred && !q.defAll && fi.ModTime().After(q.now()) {
+		return // deferred again since the scan that listed it
+	}
 	if err := q.q.Move(id, from, queue.Active); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			q.log.Warn("move %s from %s to %s: %v", id, from, queue.Active, err)
@@ -118,10 +122,6 @@ func (q *qmgr) release(m *message) {
 	delete(q.active, m.id)
 	q.mu.Unlock()
 	q.poke()
-	select {
-	case q.idle <- struct{}{}:
-	default:
-	}
 }
 
 // activeCount is the number of messages in active/ (tests).

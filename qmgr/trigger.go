@@ -15,10 +15,11 @@ const (
 )
 
 // handleTrigger serves one connection to public/qmgr: a few request bytes, then EOF.
-// Identical requests collapse into one pending flag.
+// Identical requests collapse into one pending flag. The deadline is short because master
+// serves qmgr's socket one connection at a time (maxproc 1).
 func (q *qmgr) handleTrigger(c net.Conn) {
 	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	buf := make([]byte, 64)
 	for {
 		n, err := c.Read(buf)
