@@ -1,0 +1,32 @@
+package testenv
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// WaitBanner dials addr until an SMTP server answers 220 or the timeout
+// passes.
+func WaitBanner(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if err == nil && strings.HasPrefix(line, "220") {
+				return nil
+			}
+			last = fmt.Errorf("banner %q, %v", line, err)
+		} else {
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("no 220 banner on %s within %v: %v", addr, timeout, last)
+}
