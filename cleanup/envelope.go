@@ -136,7 +136,7 @@ func (c *conn) attrRecord(data []byte, extracted bool) bool {
 			c.s.log.Warn("%s: message rejected: attribute count exceeds limit %d", c.id, c.s.attrLimit)
 			return false
 		}
-		if !messageAttrs[name] {
+		if !messageAttrs[name] || c.errs != 0 {
 			return true
 		}
 		if name == "rewrite_context" {
