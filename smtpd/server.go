@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"postern/pkg/config"
+	"postern/pkg/maillog"
+)
+
+// server holds what every session needs, read once from main.cf at start.
+type server struct {
+	log *maillog.Logger
+
+	myhostname   string
+	mailName     string
+	banner       string
+	myorigin     string
+	sizeLimit    int64
+	rcptLimit    int
+	timeout      time.Duration
+	softErrLimit int
+	hardErrLimit int
+	errSleep     time.Duration
+	lineLimit    int
+	smtputf8     bool
+	disableVrfy  bool
+	discardEhlo  map[string]bool
+	cleanupPath  string
+
+	policy *policy
+}
+
+// policy is the access-control configuration.
+type policy struct {
+	lists               map[string][]string
+	mynetworks          *netList
+	localAddrs          []netip.Addr
+	mydestination       []string
+	virtualAliasDomains []string
+	relayDomains        []string
+	relayCode           int
+	rejectCode          int
+	deferCode           int
+	unknownLocalCode    int
+	rejectUnlisted      bool
+	localMaps           []string
+	aliasMaps           map[string]bool
+	delimiter           string
+	doubleBounce        string
+	rewriteLocal        []string // local_header_rewrite_clients
+}
+
+func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
+	s := &server{
+		log:          log,
+		myhostname:   cfg.Get("myhostname"),
+		mailName:     cfg.Get("mail_name"),
+		banner:       cfg.Get("smtpd_banner"),
+		myorigin:     cfg.MyOrigin(),
+		sizeLimit:    cfg.Int("message_size_limit"),
+		rcptLimit:    int(cfg.Int("smtpd_recipient_limit")),
+		timeout:      cfg.Duration("smtpd_timeout"),
+		softErrLimit: int(cfg.Int("smtpd_soft_error_limit")),
+		hardErrLimit: int(cfg.Int("smtpd_hard_error_limit")),
+		errSleep:     cfg.Duration("smtpd_error_sleep_time"),
+		lineLimit:    int(cfg.Int("line_length_limit")),
+		smtputf8:     cfg.Bool("smtputf8_enable"),
+		disableVrfy:  cfg.Bool("disable_vrfy_command"),
+		discardEhlo:  map[string]bool{},
+		cleanupPath:  filepath.Join(cfg.Get("queue_directory"), "public", "cleanup"),
+	}
+	if s.lineLimit < 80 {
+		s.lineLimit = 2048
+	}
+	if s.timeout <= 0 {
+		s.timeout = 300 * time.Second
+	}
+	for _, k := range cfg.List("smtpd_discard_ehlo_keywords") {
+		s.discardEhlo[strings.ToUpper(k)] = true
+	}
+	p := &policy{
+		lists:               map[string][]string{},
+		mydestination:       cfg.List("mydestination"),
+		virtualAliasDomains: cfg.List("virtual_alias_domains"),
+		relayDomains:        cfg.List("relay_domains"),
+		relayCode:           int(cfg.Int("relay_domains_reject_code")),
+		rejectCode:          int(cfg.Int("reject_code")),
+		deferCode:           int(cfg.Int("defer_code")),
+		unknownLocalCode:    int(cfg.Int("unknown_local_recipient_reject_code")),
+		rejectUnlisted:      cfg.Bool("smtpd_reject_unlisted_recipient"),
+		localMaps:           cfg.List("local_recipient_maps"),
+		aliasMaps:           map[string]bool{},
+		delimiter:           cfg.Get("recipient_delimiter"),
+		doubleBounce:        strings.ToLower(cfg.Get("double_bounce_sender")),
+		rewriteLocal:        cfg.List("local_header_rewrite_clients"),
+		localAddrs:          localAddrs(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")),
+	}
+	for _, m := range cfg.List("alias_maps") {
+		p.aliasMaps[m] = true
+	}
+	working := false
+	for _, name := range rcptLists {
+		p.lists[name] = cfg.List(name)
+		if name == "smtpd_relay_restrictions" || name == "smtpd_recipient_restrictions" {
+			for _, r := range p.lists[name] {
+				if workingRejects[strings.ToLower(r)] {
+					working = true
+				}
+			}
+		}
+	}
+	if !working {
+		return nil, fmt.Errorf("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: %s", workingRejectsText)
+	}
+	nl, warns := parseNetList(cfg.List("mynetworks"))
+	for _, w := range warns {
+		log.Warn("mynetworks: %s", w)
+	}
+	p.mynetworks = nl
+	s.policy = p
+	return s, nil
+}
+
+// smtpServer makes the go-smtp server for one connection. Read timeouts and line limits are
+// enforced by the wire (see wire.go), so go-smtp's own are off.
+func (s *server) smtpServer() *smtp.Server {
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = s.myhostname
+	srv.MaxLineLength = 0
+	srv.WriteTimeout = s.timeout
+	if s.sizeLimit > 0 {
+		srv.MaxMessageBytes = s.sizeLimit
+	}
+	srv.EnableSMTPUTF8 = s.smtputf8
+	srv.EnableDSN = true
+	srv.ErrorLog = errorLog{s.log}
+	return srv
+}
+
+// errorLog turns go-smtp's internal complaints into warnings.
+type errorLog struct{ l *maillog.Logger }
+
+func (e errorLog) Printf(format string, v ...any) { e.l.Warn(format, v...) }
+func (e errorLog) Println(v ...any)               { e.l.Warn("%s", strings.TrimSpace(fmt.Sprintln(v...))) }
+
+// handle serves one connection: master's ServeStream calls it in a goroutine of its own.
+func (s *server) handle(conn net.Conn) {
+	w := newWire(s, conn)
+	s.log.Info("connect from %s", w.client())
+	ln := &oneConn{c: w, done: make(chan struct{})}
+	w.onClose = ln.finish
+	s.smtpServer().Serve(ln)
+	<-ln.done
+	s.log.Info("disconnect from %s%s", w.client(), w.stats())
+}
+
+// oneConn is a listener that yields one connection, then blocks until it is closed, so that
+// go-smtp's Serve returns when the session is over.
+type oneConn struct {
+	c     net.Conn
+	given bool
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *oneConn) Accept() (net.Conn, error) {
+	if !l.given {
+		l.given = true
+		return l.c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *oneConn) finish() {
+	l.once.Do(func() { close(l.done) })
+}
+
+func (l *oneConn) Close() error   { return nil }
+func (l *oneConn) Addr() net.Addr { return l.c.LocalAddr() }
+
+// replyErr is an SMTP reply decided by smtpd (access control, cleanup status).
+type replyErr struct {
+	code          int
+	dsn           string
+	text          string
+	deferIfPermit bool
+}
+
+func (e *replyErr) String() string { return fmt.Sprintf("%d %s %s", e.code, e.dsn, e.text) }
+
+// smtpError converts to the bare *smtp.SMTPError go-smtp recognises.
+func (e *replyErr) smtpError() *smtp.SMTPError {
+	return &smtp.SMTPError{Code: e.code, EnhancedCode: parseDSN(e.dsn, e.code), Message: e.text}
+}
+
+func parseDSN(dsn string, code int) smtp.EnhancedCode {
+	parts := strings.Split(dsn, ".")
+	if len(parts) == 3 {
+		var ec smtp.EnhancedCode
+		ok := true
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 || n > 999 {
+				ok = false
+			}
+			ec[i] = n
+		}
+		if ok && ec[0] == code/100 {
+			return ec
+		}
+	}
+	return smtp.EnhancedCode{code / 100, 0, 0}
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"postern/pkg/addr"
+)
+
+// session is one go-smtp session: it starts at the first HELO/EHLO (go-smtp's rule; the wire
+// supplies a HELO when the client skips it) and lives until the connection closes.
+type session struct {
+	srv *server
+	w   *wire
+
+	clientName, clientAddr string
+	clientIP               netip.Addr
+	helo                   string // "" when the client gave none
+
+	mailGiven bool
+	from      string // as received
+	utf8      bool
+	rcptTried int
+	rcpts     []string // as received, accepted ones
+	cl        *cleanupConn
+}
+
+func (s *server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	w, ok := c.Conn().(*wire)
+	if !ok {
+		return nil, errors.New("internal error: connection without wire")
+	}
+	sess := &session{srv: s, w: w, clientName: w.name, clientAddr: w.addr, clientIP: w.ip}
+	if w.heloGiven {
+		sess.helo = c.Hostname()
+	}
+	w.sess = sess
+	return sess, nil
+}
+
+// reply makes go-smtp's error value for a reply.
+func reply(code int, dsn, format string, args ...any) error {
+	return (&replyErr{code: code, dsn: dsn, text: fmt.Sprintf(format, args...)}).smtpError()
+}
+
+// unbare removes the domain the wire added to a domain-less address.
+func (s *session) unbare(a string) string {
+	if s.w.bare {
+		return strings.TrimSuffix(a, "@"+bareDomain)
+	}
+	return a
+}
+
+func (s *session) proto() string {
+	p := "SMTP"
+	if s.w.esmtp {
+		p = "ESMTP"
+	}
+	if s.utf8 {
+		p = "UTF8" + p
+	}
+	return p
+}
+
+func isASCII(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if a[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.mailGiven {
+		return reply(503, "5.5.1", "Error: nested MAIL command")
+	}
+	from = s.unbare(from)
+	utf8 := opts != nil && opts.UTF8
+	if !utf8 && !isASCII(from) {
+		return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
+	}
+	s.mailGiven, s.from, s.utf8 = true, from, utf8
+	s.rcptTried, s.rcpts = 0, nil
+	return nil
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	to = s.unbare(to)
+	s.rcptTried++
+	if !s.utf8 && !isASCII(to) {
+		return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
+	}
+	if s.srv.rcptLimit > 0 && len(s.rcpts) >= s.srv.rcptLimit {
+		return reply(452, "4.5.3", "Error: too many recipients")
+	}
+	canon := addr.Canonical(to, s.srv.myorigin)
+	chk := &rcptCheck{s: s, rcpt: to, canonical: canon}
+	if e := chk.run(); e != nil {
+		id := "NOQUEUE"
+		if s.cl != nil {
+			id = s.cl.id
+		}
+		helo := ""
+		if s.helo != "" {
+			helo = " helo=<" + s.helo + ">"
+		}
+		s.srv.log.Info("%s: reject: RCPT from %s: %s; from=<%s> to=<%s> proto=%s%s",
+			id, s.w.client(), e, s.from, to, s.proto(), helo)
+		return e.smtpError()
+	}
+	if s.cl == nil {
+		cl, err := dialCleanup(s.srv.cleanupPath, s.srv.timeout)
+		if err != nil {
+			s.srv.log.Warn("connect to cleanup service %s: %v", s.srv.cleanupPath, err)
+			return reply(451, "4.3.0", "Error: queue file write error")
+		}
+		s.cl = cl
+		s.srv.log.Info("%s: client=%s", cl.id, s.w.client())
+		s.writeEnvelope()
+	}
+	s.cl.rec('O', []byte(to))
+	s.cl.rec('R', []byte(canon))
+	if s.cl.err != nil {
+		s.srv.log.Warn("%s: write to cleanup: %v", s.cl.id, s.cl.err)
+		s.abort()
+		return reply(451, "4.3.0", "Error: queue file write error")
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+// writeEnvelope sends the attributes and the sender: everything before the recipients.
+func (s *session) writeEnvelope() {
+	ctx := "remote"
+	if s.rewriteLocal() {
+		ctx = "local"
+	}
+	attrs := [][2]string{
+		{"rewrite_context", ctx},
+		{"log_client_name", s.clientName},
+		{"log_client_address", s.clientAddr},
+		{"log_helo_name", s.helo},
+		{"log_protocol_name", s.proto()},
+		{"client_name", s.clientName},
+		{"client_address", s.clientAddr},
+		{"helo_name", s.helo},
+		{"protocol_name", s.proto()},
+	}
+	for _, a := range attrs {
+		if a[1] == "" {
+			continue
+		}
+		s.cl.rec('A', []byte(a[0]+"="+a[1]))
+	}
+	s.cl.rec('S', []byte(addr.Canonical(s.from, s.srv.myorigin)))
+}
+
+// rewriteLocal applies local_header_rewrite_clients.
+func (s *session) rewriteLocal() bool {
+	p := s.srv.policy
+	for _, r := range p.rewriteLocal {
+		switch strings.ToLower(r) {
+		case "permit_inet_interfaces":
+			if s.clientIP.IsValid() && containsAddr(p.localAddrs, s.clientIP) {
+				return true
+			}
+		case "permit_mynetworks":
+			if p.mynetworks.match(s.clientIP, s.clientName) {
+				return true
+			}
+		case "static:all":
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) Data(r io.Reader) error {
+	cl := s.cl
+	if cl == nil {
+		io.Copy(io.Discard, r)
+		return reply(451, "4.3.0", "Error: queue file write error")
+	}
+	cl.rec('M', nil)
+	for _, h := range s.received(cl.id, time.Now()) {
+		cl.line([]byte(h), s.srv.lineLimit)
+	}
+	err := copyContent(cl, r, s.srv.lineLimit)
+	if err != nil {
+		s.abort()
+		if errors.Is(err, smtp.ErrDataTooLarge) || err == smtp.ErrDataTooLarge {
+			s.srv.log.Info("%s: reject: DATA from %s: 552 5.3.4 Message size exceeds fixed limit; from=<%s> proto=%s",
+				cl.id, s.w.client(), s.from, s.proto())
+			return reply(552, "5.3.4", "Error: message file too big")
+		}
+		return reply(451, "4.3.0", "Error: queue file write error")
+	}
+	cl.rec('X', nil)
+	res, err := cl.finish(s.srv.timeout)
+	s.cl = nil
+	s.endTransaction()
+	if err != nil {
+		s.srv.log.Warn("%s: cleanup: %v", cl.id, err)
+		return reply(451, "4.3.0", "Error: queue file write error")
+	}
+	if res.Get("status") == "0" {
+		return reply(250, "2.0.0", "Ok: queued as %s", cl.id)
+	}
+	code := int(res.Int("status"))
+	if code < 400 || code > 599 {
+		code = 451
+	}
+	dsn := res.Get("dsn")
+	if dsn == "" {
+		dsn = fmt.Sprintf("%d.0.0", code/100)
+	}
+	reason := res.Get("reason")
+	if reason == "" {
+		reason = "queue file write error"
+	}
+	return reply(code, dsn, "Error: %s", reason)
+}
+
+// received is smtpd's Received: header, one string per physical line.
+func (s *session) received(id string, now time.Time) []string {
+	helo := s.helo
+	if helo == "" {
+		helo = s.clientName
+	}
+	a := s.clientAddr
+	if s.clientIP.Is6() {
+		a = "IPv6:" + a
+	}
+	date := now.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")
+	lines := []string{fmt.Sprintf("Received: from %s (%s [%s])", helo, s.clientName, a)}
+	by := fmt.Sprintf("\tby %s (%s) with %s id %s", s.srv.myhostname, s.srv.mailName, s.proto(), id)
+	if len(s.rcpts) == 1 {
+		lines = append(lines, by, fmt.Sprintf("\tfor <%s>; %s", s.rcpts[0], date))
+	} else {
+		lines = append(lines, by+";", "\t"+date)
+	}
+	return lines
+}
+
+// abort drops the transaction's queue file: cleanup discards a stream that ends without E.
+func (s *session) abort() {
+	if s.cl != nil {
+		s.cl.abort()
+		s.cl = nil
+	}
+	s.endTransaction()
+}
+
+func (s *session) endTransaction() {
+	s.mailGiven, s.from, s.utf8, s.rcpts = false, "", false, nil
+}
+
+func (s *session) Reset() {
+	s.abort()
+	s.rcptTried = 0
+}
+
+func (s *session) Logout() error {
+	s.abort()
+	return nil
+}
