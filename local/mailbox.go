@@ -138,6 +138,9 @@ func (s *server) commandEnv(rc *rcpt, u *account) []string {
 		if value == "" && !always {
 			return
 		}
+		if len(value) > maxEnvValue {
+			value = value[:maxEnvValue] // a hostile HELO must not make exec fail with E2BIG
+		}
 		env = append(env, name+"="+filterValue(value, s.cfg.expansionFilter))
 	}
 	add("HOME", u.Home, true)
@@ -159,6 +162,9 @@ func (s *server) commandEnv(rc *rcpt, u *account) []string {
 	add("SASL_USERNAME", r.SASLUser, false)
 	return env
 }
+
+// maxEnvValue bounds one exported value.
+const maxEnvValue = 4096
 
 func filterValue(v, allowed string) string {
 	b := []byte(v)
