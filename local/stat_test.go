@@ -1,5 +1,0 @@
-package main
-
-import "syscall"
-
-type syscallStat = syscall.Stat_t
