@@ -422,7 +422,7 @@ func TestRealUser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := fi.Sys().(*syscallStat)
+		st := fi.Sys().(*syscall.Stat_t)
 		if int(st.Uid) != u.UID || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: uid %d mode %v, want uid %d mode 0600", path, st.Uid, fi.Mode(), u.UID)
 		}
@@ -451,7 +451,7 @@ func TestRealUser(t *testing.T) {
 	}
 	check(filepath.Join(u.Home, "Maildir", "new", ents[0].Name()))
 	fi, _ := os.Stat(filepath.Join(u.Home, "Maildir"))
-	if st := fi.Sys().(*syscallStat); int(st.Uid) != u.UID {
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != u.UID {
 		t.Fatalf("Maildir made by uid %d", st.Uid)
 	}
 
