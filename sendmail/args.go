@@ -118,7 +118,7 @@ func parseArgs(prog string, argv []string) (*options, error) {
 			}
 		}
 	}
-	o.rcpts = argv[i:]
+	o.rcpts = append([]string{}, argv[i:]...)
 	return o, o.check()
 }
 

@@ -223,11 +223,16 @@ func parseAddressList(s string) []string {
 	return out
 }
 
-// join renders an addr-spec's tokens as one string without white space.
+// join renders an addr-spec's tokens as one string without white space. Line breaks (in
+// an unterminated literal) are dropped: they would split a queue record's meaning.
 func join(toks []token) string {
 	var b strings.Builder
 	for _, t := range toks {
-		b.WriteString(t.text)
+		for i := 0; i < len(t.text); i++ {
+			if c := t.text[i]; c != '\r' && c != '\n' {
+				b.WriteByte(c)
+			}
+		}
 	}
 	return b.String()
 }

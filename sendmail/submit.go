@@ -46,7 +46,7 @@ func enqueue(cfg *config.Config, o *options, in io.Reader, warn func(string, ...
 	s.who = fmt.Sprintf("%s(%d)", s.sender, s.uid)
 	fullName := o.fullName
 	if !o.fullSet {
-		if n, ok := os.LookupEnv("NAME"); ok {
+		if n := os.Getenv("NAME"); n != "" {
 			fullName = n
 		} else if uerr == nil {
 			fullName = u.FullName()
