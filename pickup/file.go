@@ -36,6 +36,7 @@ type drop struct {
 	uid        int
 	mtime      time.Time
 	requeued   bool
+	time       string   // postdrop's T record: the posting time becomes the arrival time
 	attrs      []string // envelope attributes, name=value
 	context    string   // rewrite_context
 	fullName   *string
@@ -139,6 +140,8 @@ func (p *pickup) validate(f *os.File, uid int) (*drop, error) {
 			default:
 				d.attrs = append(d.attrs, a)
 			}
+		case queue.RecTime:
+			d.time = string(data)
 		case queue.RecFullName:
 			s := string(data)
 			d.fullName = &s
@@ -221,6 +224,9 @@ func (p *pickup) send(f *os.File, name string, d *drop) (cleanupStatus, error) {
 	w := bufio.NewWriterSize(c, 64<<10)
 	rec := func(typ byte, data string) { queue.WriteRecord(w, typ, []byte(data)) }
 
+	if d.time != "" {
+		rec(queue.RecTime, d.time)
+	}
 	rec(queue.RecAttr, "rewrite_context="+d.context)
 	rec(queue.RecAttr, "log_message_origin=local")
 	for _, a := range d.attrs {

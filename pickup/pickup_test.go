@@ -138,7 +138,7 @@ func TestPickupStream(t *testing.T) {
 	for _, r := range recs {
 		got = append(got, string(r.typ)+" "+r.data)
 	}
-	want := []string{"A rewrite_context=local", "A log_message_origin=local", "F Joe User", "S joe",
+	want := []string{"T 1700000000 5", "A rewrite_context=local", "A log_message_origin=local", "F Joe User", "S joe",
 		"A notify_flags=8", "O alice", "R alice", "M ",
 		"N Received: by host.example (Postfix, from userid " + strconv.Itoa(uid) + ")",
 		"N \tid 4B2C1D9E0; ", // date checked below
@@ -147,7 +147,7 @@ func TestPickupStream(t *testing.T) {
 		t.Fatalf("stream:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for i := range want {
-		if i == 9 {
+		if i == 10 {
 			if !strings.HasPrefix(got[i], want[i]) || !strings.HasSuffix(got[i], ")") {
 				t.Errorf("record %d = %q, want %q + date", i, got[i], want[i])
 			}
