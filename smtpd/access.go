@@ -338,7 +338,7 @@ func (c *rcptCheck) subject(list string) string {
 	case "smtpd_client_restrictions":
 		return fmt.Sprintf("<%s[%s]>: Client host", s.clientName, s.clientAddr)
 	case "smtpd_helo_restrictions":
-		return fmt.Sprintf("<%s>: Helo command", s.helo)
+		return fmt.Sprintf("<%s>: Helo command", s.heloName())
 	case "smtpd_sender_restrictions":
 		return fmt.Sprintf("<%s>: Sender address", s.from)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -21,14 +22,18 @@ type session struct {
 
 	clientName, clientAddr string
 	clientIP               netip.Addr
-	helo                   string // "" when the client gave none
+	conn                   *smtp.Conn
 
 	mailGiven bool
 	from      string // as received
 	utf8      bool
 	rcptTried int
 	rcpts     []string // as received, accepted ones
-	cl        *cleanupConn
+
+	// mu guards cl and the transaction: with BDAT, go-smtp runs Data in a goroutine of its
+	// own while RSET or a disconnect may call Reset or Logout.
+	mu sync.Mutex
+	cl *cleanupConn
 }
 
 func (s *server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -36,10 +41,7 @@ func (s *server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if !ok {
 		return nil, errors.New("internal error: connection without wire")
 	}
-	sess := &session{srv: s, w: w, clientName: w.name, clientAddr: w.addr, clientIP: w.ip}
-	if w.heloGiven {
-		sess.helo = c.Hostname()
-	}
+	sess := &session{srv: s, w: w, clientName: w.name, clientAddr: w.addr, clientIP: w.ip, conn: c}
 	w.sess = sess
 	return sess, nil
 }
@@ -55,6 +57,15 @@ func (s *session) unbare(a string) string {
 		return strings.TrimSuffix(a, "@"+bareDomain)
 	}
 	return a
+}
+
+// heloName is the client's HELO/EHLO argument, "" when it gave none (the wire may have said
+// HELO for it).
+func (s *session) heloName() string {
+	if s.w.heloGiven {
+		return s.conn.Hostname()
+	}
+	return ""
 }
 
 func (s *session) proto() string {
@@ -108,13 +119,15 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 			id = s.cl.id
 		}
 		helo := ""
-		if s.helo != "" {
-			helo = " helo=<" + s.helo + ">"
+		if s.heloName() != "" {
+			helo = " helo=<" + s.heloName() + ">"
 		}
 		s.srv.log.Info("%s: reject: RCPT from %s: %s; from=<%s> to=<%s> proto=%s%s",
 			id, s.w.client(), e, s.from, to, s.proto(), helo)
 		return e.smtpError()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.cl == nil {
 		cl, err := dialCleanup(s.srv.cleanupPath, s.srv.timeout)
 		if err != nil {
@@ -129,7 +142,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.cl.rec('R', []byte(canon))
 	if s.cl.err != nil {
 		s.srv.log.Warn("%s: write to cleanup: %v", s.cl.id, s.cl.err)
-		s.abort()
+		s.cl.abort()
+		s.cl = nil
+		s.endTransaction()
 		return reply(451, "4.3.0", "Error: queue file write error")
 	}
 	s.rcpts = append(s.rcpts, to)
@@ -146,11 +161,11 @@ func (s *session) writeEnvelope() {
 		{"rewrite_context", ctx},
 		{"log_client_name", s.clientName},
 		{"log_client_address", s.clientAddr},
-		{"log_helo_name", s.helo},
+		{"log_helo_name", s.heloName()},
 		{"log_protocol_name", s.proto()},
 		{"client_name", s.clientName},
 		{"client_address", s.clientAddr},
-		{"helo_name", s.helo},
+		{"helo_name", s.heloName()},
 		{"protocol_name", s.proto()},
 	}
 	for _, a := range attrs {
@@ -183,29 +198,31 @@ func (s *session) rewriteLocal() bool {
 }
 
 func (s *session) Data(r io.Reader) error {
-	cl := s.cl
+	s.mu.Lock()
+	cl, from, proto := s.cl, s.from, s.proto()
+	hdr := s.received(cl, time.Now())
+	s.mu.Unlock()
 	if cl == nil {
 		io.Copy(io.Discard, r)
 		return reply(451, "4.3.0", "Error: queue file write error")
 	}
 	cl.rec('M', nil)
-	for _, h := range s.received(cl.id, time.Now()) {
+	for _, h := range hdr {
 		cl.line([]byte(h), s.srv.lineLimit)
 	}
 	err := copyContent(cl, r, s.srv.lineLimit)
 	if err != nil {
-		s.abort()
+		s.drop(cl)
 		if errors.Is(err, smtp.ErrDataTooLarge) || err == smtp.ErrDataTooLarge {
 			s.srv.log.Info("%s: reject: DATA from %s: 552 5.3.4 Message size exceeds fixed limit; from=<%s> proto=%s",
-				cl.id, s.w.client(), s.from, s.proto())
+				cl.id, s.w.client(), from, proto)
 			return reply(552, "5.3.4", "Error: message file too big")
 		}
 		return reply(451, "4.3.0", "Error: queue file write error")
 	}
 	cl.rec('X', nil)
 	res, err := cl.finish(s.srv.timeout)
-	s.cl = nil
-	s.endTransaction()
+	s.drop(cl)
 	if err != nil {
 		s.srv.log.Warn("%s: cleanup: %v", cl.id, err)
 		return reply(451, "4.3.0", "Error: queue file write error")
@@ -229,8 +246,12 @@ func (s *session) Data(r io.Reader) error {
 }
 
 // received is smtpd's Received: header, one string per physical line.
-func (s *session) received(id string, now time.Time) []string {
-	helo := s.helo
+func (s *session) received(cl *cleanupConn, now time.Time) []string {
+	if cl == nil {
+		return nil
+	}
+	id := cl.id
+	helo := s.heloName()
 	if helo == "" {
 		helo = s.clientName
 	}
@@ -251,11 +272,24 @@ func (s *session) received(id string, now time.Time) []string {
 
 // abort drops the transaction's queue file: cleanup discards a stream that ends without E.
 func (s *session) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.cl != nil {
 		s.cl.abort()
 		s.cl = nil
 	}
 	s.endTransaction()
+}
+
+// drop ends the transaction whose stream is cl, if it is still the current one.
+func (s *session) drop(cl *cleanupConn) {
+	cl.abort()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == cl {
+		s.cl = nil
+		s.endTransaction()
+	}
 }
 
 func (s *session) endTransaction() {
@@ -264,7 +298,9 @@ func (s *session) endTransaction() {
 
 func (s *session) Reset() {
 	s.abort()
+	s.mu.Lock()
 	s.rcptTried = 0
+	s.mu.Unlock()
 }
 
 func (s *session) Logout() error {

@@ -44,7 +44,7 @@ func (m *gotMsg) has(rec string) bool {
 	return false
 }
 
-func startCleanup(t *testing.T, qdir string) *fakeCleanup {
+func startCleanup(t testing.TB, qdir string) *fakeCleanup {
 	t.Helper()
 	os.MkdirAll(filepath.Join(qdir, "public"), 0755)
 	ln, err := net.Listen("unix", filepath.Join(qdir, "public", "cleanup"))
@@ -105,7 +105,7 @@ func (f *fakeCleanup) got() []*gotMsg {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	addr    string
 	logPath string
 	cleanup *fakeCleanup
@@ -114,6 +114,28 @@ type env struct {
 
 // startSmtpd runs the real smtpd logic on a loopback listener with main.cf text extra.
 func startSmtpd(t *testing.T, extra string) *env {
+	t.Helper()
+	e := newTestServer(t, extra)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go e.srv.handle(c)
+		}
+	}()
+	e.addr = ln.Addr().String()
+	return e
+}
+
+// newTestServer builds the server and its fake cleanup service.
+func newTestServer(t testing.TB, extra string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	qdir := filepath.Join(dir, "q")
@@ -148,21 +170,6 @@ inet_interfaces = loopback-only
 	}
 	e := &env{t: t, logPath: filepath.Join(dir, "maillog"), srv: s}
 	e.cleanup = startCleanup(t, qdir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.handle(c)
-		}
-	}()
-	e.addr = ln.Addr().String()
 	return e
 }
 
@@ -185,7 +192,7 @@ func (e *env) waitLog(s string) string {
 }
 
 type client struct {
-	t *testing.T
+	t testing.TB
 	c net.Conn
 	r *bufio.Reader
 }
@@ -316,6 +323,18 @@ func TestNoHeloBareAddresses(t *testing.T) {
 	}
 	if m.has("Ahelo_name=localhost") {
 		t.Errorf("synthetic HELO leaked: %q", m.recs)
+	}
+	// A HELO given after the synthetic one counts.
+	c = e.dial()
+	c.reply()
+	c.cmd("MAIL FROM:<root>", "250 2.1.0 Ok")
+	c.cmd("EHLO late.example", "250-vm.example")
+	c.cmd("MAIL FROM:<root>", "250 2.1.0 Ok")
+	c.cmd("RCPT TO:<postmaster>", "250 2.1.5 Ok")
+	c.cmd("DATA", "354")
+	c.cmd(".", "250")
+	if m := e.cleanup.got()[1]; !m.has("Ahelo_name=late.example") || !m.has("Aprotocol_name=ESMTP") {
+		t.Errorf("late EHLO not recorded: %q", m.recs)
 	}
 	l := e.waitLog("disconnect from")
 	if !strings.Contains(l, "mail=1 rcpt=1 data=1 quit=1 commands=4") {
