@@ -136,6 +136,13 @@ func (p *pickup) scan(ctx context.Context) {
 		return
 	}
 	now := p.now()
+	p.mu.Lock()
+	for name, t := range p.retry { // forget files that went away while waiting
+		if now.After(t) {
+			delete(p.retry, name)
+		}
+	}
+	p.mu.Unlock()
 	for _, e := range ents {
 		name := e.Name()
 		if !queue.ValidID(name) || !e.Type().IsRegular() {
@@ -151,7 +158,6 @@ func (p *pickup) scan(ctx context.Context) {
 			continue
 		}
 		p.busy[name] = true
-		delete(p.retry, name)
 		p.mu.Unlock()
 		select {
 		case p.slots <- struct{}{}:
