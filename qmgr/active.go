@@ -13,21 +13,20 @@ import (
 func (q *qmgr) finish(m *message) {
 	defer q.release(m)
 	m.mu.Lock()
-	deferred, bounced, keep := len(m.deferred), m.bounced, m.keep
+	deferred, keep := len(m.deferred), m.keep
 	m.mu.Unlock()
 
-	if bounced > 0 {
-		if err := q.flushBounces(m); err != nil {
-			q.log.Warn("%s: bounce notification: %v", m.id, err)
-			keep = true
-		}
-	}
 	now := q.now()
 	if deferred > 0 && !keep && now.Sub(m.env.CreateTime) >= q.lifetime(m) {
+		// expire sends one notice for this round's bounces and the expired recipients.
 		if q.expire(m) {
 			q.remove(m)
 			return
 		}
+		keep = true
+	} else if err := q.flushBounces(m); err != nil {
+		// The notice is not out: the message stays queued until it is.
+		q.log.Warn("%s: bounce notification: %v", m.id, err)
 		keep = true
 	}
 	if deferred > 0 || keep {
@@ -45,8 +44,8 @@ func (q *qmgr) lifetime(m *message) time.Duration {
 	return q.maxLifetime
 }
 
-// remove deletes a message whose recipients are all done. The bounce log stays for the
-// bounce service; the defer log has no reader left.
+// remove deletes a message whose recipients are all done and whose bounce log, if any, the
+// bounce service has turned into a notice; the defer log has no reader left.
 func (q *qmgr) remove(m *message) {
 	if err := os.Remove(m.path); err != nil {
 		q.log.Warn("%s: remove %s: %v", m.id, m.path, err)

@@ -1,37 +1,82 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"postern/pkg/ipc"
 	"postern/pkg/queue"
 )
 
+// bounceTimeout bounds one request to the bounce service, which has to read the message and
+// queue a notice through cleanup.
+const bounceTimeout = 100 * time.Second
+
 // expire turns this round's deferred recipients of a message past its queue lifetime into
-// failed entries of the bounce log and marks them done. It reports whether every one was
-// recorded; if not, the message stays deferred and expires again next time.
+// failed entries of the bounce log and marks them done, then has the bounce service send the
+// notice. It reports whether all of that worked; if not, the message stays deferred, and the
+// next round (which finds nothing left to deliver) sends the notice.
 func (q *qmgr) expire(m *message) bool {
 	q.log.Info("%s: from=<%s>, status=expired, returned to sender", m.id, m.env.Sender)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, o := range m.deferred {
 		if err := q.appendLog(queue.Bounce, m, &o.rcpt, o.status, "failed"); err != nil {
+			m.mu.Unlock()
 			q.log.Warn("%s: append bounce log: %v", m.id, err)
 			return false
 		}
 		if err := queue.MarkDone(m.path, o.rcpt.Offset); err != nil {
+			m.mu.Unlock()
 			q.log.Warn("%s: mark recipient done: %v", m.id, err)
 			return false
 		}
 		m.bounced++
 	}
 	m.deferred = nil
+	m.mu.Unlock()
 	if err := q.flushBounces(m); err != nil {
 		q.log.Warn("%s: bounce notification: %v", m.id, err)
+		return false
 	}
 	return true
 }
 
-// flushBounces is the seam for non-delivery notices: once the bounce service exists it will
-// ask it to turn bounce/ID into a notice to the sender (never to <>) and delete the log, and
-// an error will keep the message queued. Until then the log stays in place for it.
+// flushBounces has the bounce service turn bounce/ID into a non-delivery notice to the
+// sender (never to <>; see bounce(8)) and remove the log. Any log is flushed, also one left
+// by an earlier round whose request failed. An error means the log is still there: the
+// caller keeps the message queued so the notice is not lost.
 func (q *qmgr) flushBounces(m *message) error {
+	if _, err := os.Stat(q.q.Path(queue.Bounce, m.id)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return q.bounceRequest(m, "flush")
+}
+
+// bounceRequest sends one request to private/bounce about the message in active/.
+func (q *qmgr) bounceRequest(m *message, request string) error {
+	c, err := ipc.Dial(q.q.Socket("private", "bounce"), 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("connect to bounce service: %s", strerror(err))
+	}
+	defer c.Close()
+	env := m.env
+	req := ipc.Attrs{
+		{Name: "request", Value: request},
+		{Name: "queue_name", Value: queue.Active},
+		{Name: "queue_id", Value: m.id},
+		{Name: "sender", Value: env.Sender},
+		{Name: "dsn_envid", Value: env.Attrs["envelope_id"]},
+		{Name: "dsn_ret", Value: env.Attrs["ret_flags"]},
+	}
+	reply, err := c.Request(req, bounceTimeout)
+	if err != nil {
+		return fmt.Errorf("bounce service: %v", err)
+	}
+	if reply.Get("status") != "0" {
+		return fmt.Errorf("bounce service: %s", reply.Get("reason"))
+	}
 	return nil
 }

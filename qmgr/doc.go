@@ -33,8 +33,15 @@
 // clamped to [minimal_backoff_time, maximal_backoff_time]. A message still deferred at the
 // end of a round and older than maximal_queue_lifetime (bounce_queue_lifetime for the null
 // sender) is expired: "ID: from=<sender>, status=expired, returned to sender", its deferred
-// recipients become bounce log entries, and it is removed. Bounce logs are left for the
-// bounce service.
+// recipients become bounce log entries, and it is removed.
+//
+// At the end of every round in which a bounce log exists (this round's permanent failures,
+// expired recipients, or a log left by an earlier round), qmgr asks the bounce service on
+// private/bounce (request=flush, queue_name, queue_id, sender, dsn_envid, dsn_ret) to send
+// the non-delivery notice; the service removes the log. If the service cannot be reached or
+// fails, the message stays queued (deferred/) with its log, and the notice goes out on a
+// later round; only then is the file removed. qmgr never scans hold/: messages there wait for
+// "postsuper -H".
 //
 // # Security
 //

@@ -24,6 +24,9 @@ type env struct {
 	q   *queue.Queue
 	qm  *qmgr
 	log string
+	// bounce is the fake bounce service start provides unless noBounce is set.
+	bounce   *agent
+	noBounce bool
 }
 
 var testParams = map[string]string{
@@ -61,6 +64,9 @@ func (e *env) start(params map[string]string) {
 	}
 	for k, v := range params {
 		cfg.Override(k, v)
+	}
+	if !e.noBounce && e.bounce == nil {
+		e.bounce = e.agent("bounce", status("0", "", ""))
 	}
 	l := maillog.New("qmgr", maillog.Options{MaillogFile: e.log, Hostname: "mail"})
 	qm, err := newQmgr(cfg, l)
