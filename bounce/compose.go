@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"postern/pkg/queue"
 )
 
 // notice is one delivery status notification to be composed (postfix-behaviour.md §7.2).
@@ -22,7 +24,7 @@ type notice struct {
 	warnTime   time.Duration // delay_warning_time (delay template)
 	lifetime   time.Duration // maximal_queue_lifetime (delay template, Will-Retry-Until)
 
-	entries    []entry // nil: the log could not be read
+	entries    []queue.LogEntry // nil: the log could not be read
 	haveLog    bool
 	original   []string // returned lines without newlines; nil: unavailable
 	headerOnly bool     // original holds only the header block

@@ -164,7 +164,7 @@ func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) er
 	if err != nil {
 		return err
 	}
-	entries, err := readLog(f)
+	entries, err := queue.ReadLog(f)
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("read %s log: %v", logName, err)
@@ -210,9 +210,9 @@ func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) er
 			s.log.Info("%s: sender is null, %s notification discarded", id, word)
 		}
 	default:
-		var want []entry
+		var want []queue.LogEntry
 		for _, e := range entries {
-			if e.wants(bit) {
+			if wants(&e, bit) {
 				want = append(want, e)
 			}
 		}
