@@ -1,0 +1,120 @@
+package maildir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Message is one message file in a Maildir's cur/.
+type Message struct {
+	Name string // file name in cur/, with any ":2," info
+	Size int64  // bytes on disk (from stat)
+}
+
+// Path is the message's path below the Maildir dir.
+func (m *Message) Path(dir string) string { return filepath.Join(dir, "cur", m.Name) }
+
+// ErrNoCur reports a directory that is not a Maildir.
+var ErrNoCur = errors.New("Maildir invalid (no 'cur' directory)")
+
+// TmpMaxAge is how old a tmp/ file must be before a reader purges it
+// (the Maildir convention: a delivery never takes 36 hours).
+const TmpMaxAge = 36 * time.Hour
+
+// PurgeTmp removes files in dir/tmp older than TmpMaxAge, as Courier and
+// Dovecot do when a mailbox is opened. Errors are ignored: it is tidying.
+func PurgeTmp(dir string, now time.Time) {
+	tmp := filepath.Join(dir, "tmp")
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !ValidName(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > TmpMaxAge {
+			os.Remove(filepath.Join(tmp, e.Name()))
+		}
+	}
+}
+
+// MoveNew renames every message in dir/new to dir/cur, adding ":2," when
+// the name has no info (an existing ":2,FLAGS" is kept; another ":" suffix
+// is replaced), as Courier does at POP3 login and on a read-write SELECT.
+// It returns the new names in cur/. A file that vanished meanwhile (another
+// reader moved it) is skipped.
+func MoveNew(dir string) ([]string, error) {
+	newDir := filepath.Join(dir, "new")
+	ents, err := os.ReadDir(newDir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var moved []string
+	for _, e := range ents {
+		n := e.Name()
+		if !ValidName(n) {
+			continue
+		}
+		to := n
+		if !HasInfo(n) {
+			to = Base(n) + InfoSep
+		}
+		err := os.Rename(filepath.Join(newDir, n), filepath.Join(dir, "cur", to))
+		if err != nil {
+			if os.IsNotExist(err) {
+				if _, serr := os.Stat(filepath.Join(dir, "cur")); serr == nil {
+					continue
+				}
+			}
+			return moved, err
+		}
+		moved = append(moved, to)
+	}
+	return moved, nil
+}
+
+// ListCur returns the messages in dir/cur sorted with Less. Dot files and
+// non-regular files are skipped.
+func ListCur(dir string) ([]Message, error) {
+	cur := filepath.Join(dir, "cur")
+	ents, err := os.ReadDir(cur)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, ErrNoCur
+		}
+		return nil, err
+	}
+	msgs := make([]Message, 0, len(ents))
+	for _, e := range ents {
+		if !ValidName(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // vanished, or not a message
+		}
+		msgs = append(msgs, Message{Name: e.Name(), Size: fi.Size()})
+	}
+	sort.Slice(msgs, func(i, j int) bool { return Less(msgs[i].Name, msgs[j].Name) })
+	return msgs, nil
+}
+
+// SetFlags renames cur/name to carry exactly flags and returns the new
+// name. When the file is gone it returns the os error.
+func SetFlags(dir, name, flags string) (string, error) {
+	to := WithFlags(name, flags)
+	if to == name {
+		return name, nil
+	}
+	if err := os.Rename(filepath.Join(dir, "cur", name), filepath.Join(dir, "cur", to)); err != nil {
+		return name, err
+	}
+	return to, nil
+}
