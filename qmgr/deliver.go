@@ -100,6 +100,7 @@ func (t *transport) request(j *job) ipc.Attrs {
 		{Name: "sasl_method", Value: env.Attrs["sasl_method"]},
 		{Name: "sasl_username", Value: env.Attrs["sasl_username"]},
 		{Name: "sasl_sender", Value: env.Attrs["sasl_sender"]},
+		{Name: "nexthop", Value: j.route.nexthop},
 	}
 }
 
