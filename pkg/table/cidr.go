@@ -1,0 +1,156 @@
+package table
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+type cidrRule struct {
+	prefix netip.Prefix
+	negate bool
+	result string
+	isIf   bool
+	endIf  int
+	line   int
+}
+
+// CIDRTable is a parsed cidr_table(5): "network/prefix result", "address result",
+// "!pattern result", "if pattern" ... "endif"; first match wins.
+type CIDRTable struct {
+	rules []cidrRule
+}
+
+func openCIDR(name string, o *Options) (Table, error) {
+	warn := func(s string) { o.warnf("%s", s) }
+	if inner, ok := braced(name); ok {
+		items, err := splitItems(inner)
+		if err != nil {
+			return nil, fmt.Errorf("cidr:%s: %v", name, err)
+		}
+		var b strings.Builder
+		for _, it := range items {
+			s, _ := braced(it)
+			b.WriteString(s + "\n")
+		}
+		return ParseCIDR(strings.NewReader(b.String()), "cidr:"+name, warn)
+	}
+	return newFileTable(name, o, func() (Table, error) {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", name, unwrapPath(err))
+		}
+		defer f.Close()
+		return ParseCIDR(f, name, warn)
+	})
+}
+
+// parseNet accepts a.b.c.d, a.b.c.d/n, IPv6 with or without [], with /n inside or outside.
+func parseNet(s string) (netip.Prefix, error) {
+	s = strings.Replace(strings.Replace(s, "[", "", 1), "]", "", 1)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, err
+		}
+		if p.Masked() != p {
+			return p, fmt.Errorf("non-null host address bits in \"%s\", perhaps you should use \"%s\" instead", s, p.Masked())
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// ParseCIDR reads cidr_table(5) syntax; bad rules are reported through warn and skipped.
+func ParseCIDR(r io.Reader, file string, warn func(string)) (*CIDRTable, error) {
+	if warn == nil {
+		warn = func(string) {}
+	}
+	t := &CIDRTable{}
+	var ifs []int
+	err := ReadLogical(r, func(text string, line int) error {
+		where := fmt.Sprintf("%s, line %d", file, line)
+		text = strings.TrimSpace(text)
+		lower := strings.ToLower(text)
+		if lower == "endif" {
+			if len(ifs) == 0 {
+				warn(where + ": ignoring ENDIF without matching IF")
+				return nil
+			}
+			t.rules[ifs[len(ifs)-1]].endIf = len(t.rules)
+			ifs = ifs[:len(ifs)-1]
+			return nil
+		}
+		isIf := false
+		if strings.HasPrefix(lower, "if") && len(text) > 2 && (text[2] == ' ' || text[2] == '\t' || text[2] == '!') {
+			isIf, text = true, strings.TrimSpace(text[2:])
+		}
+		neg := false
+		if strings.HasPrefix(text, "!") {
+			neg, text = true, strings.TrimLeft(text[1:], " \t")
+		}
+		pat, rest, _ := strings.Cut(text, " ")
+		if i := strings.IndexByte(pat, '\t'); i >= 0 {
+			pat, rest = pat[:i], pat[i+1:]+" "+rest
+		}
+		rest = strings.TrimSpace(rest)
+		p, err := parseNet(pat)
+		if err != nil {
+			warn(fmt.Sprintf("%s: bad net/mask pattern: \"%s\": %v: skipping this rule", where, pat, err))
+			if isIf {
+				t.rules = append(t.rules, cidrRule{isIf: true, line: line})
+				ifs = append(ifs, len(t.rules)-1)
+			}
+			return nil
+		}
+		if isIf {
+			t.rules = append(t.rules, cidrRule{prefix: p, negate: neg, isIf: true, line: line})
+			ifs = append(ifs, len(t.rules)-1)
+			return nil
+		}
+		if rest == "" {
+			warn(where + ": no lookup result: skipping this rule")
+			return nil
+		}
+		t.rules = append(t.rules, cidrRule{prefix: p, negate: neg, result: rest, line: line})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range ifs {
+		warn(fmt.Sprintf("%s, line %d: IF has no matching ENDIF", file, t.rules[i].line))
+		t.rules[i].endIf = len(t.rules)
+	}
+	return t, nil
+}
+
+// Lookup implements Table; the key is an IPv4 or IPv6 address (brackets allowed). A key that
+// is not an address matches nothing.
+func (t *CIDRTable) Lookup(key string) (string, bool, error) {
+	a, err := netip.ParseAddr(strings.Trim(key, "[]"))
+	if err != nil {
+		return "", false, nil
+	}
+	a = a.Unmap()
+	for i := 0; i < len(t.rules); i++ {
+		r := &t.rules[i]
+		match := r.prefix.IsValid() && r.prefix.Contains(a)
+		if r.isIf {
+			if !r.prefix.IsValid() || match == r.negate {
+				i = r.endIf - 1
+			}
+			continue
+		}
+		if match != r.negate {
+			return r.result, true, nil
+		}
+	}
+	return "", false, nil
+}

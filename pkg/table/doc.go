@@ -1,0 +1,2 @@
+// Package table implements Postfix lookup tables, opened from "type:name" (see Open).
+package table
