@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"postern/pkg/queue"
+)
+
+const usage = "usage: postsuper [-psSv] [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id] [-r queue_id] [directory ...]"
+
+// Operations, in the order they are carried out.
+const (
+	opDelete  = 'd'
+	opRequeue = 'r'
+	opHold    = 'h'
+	opRelease = 'H'
+)
+
+var opOrder = []byte{opDelete, opRequeue, opHold, opRelease}
+
+// defaultQueues are the queues each operation searches when no directory is named
+// (postsuper(1)).
+var defaultQueues = map[byte][]string{
+	opDelete:  {queue.Hold, queue.Incoming, queue.Active, queue.Deferred},
+	opRequeue: {queue.Hold, queue.Incoming, queue.Active, queue.Deferred},
+	opHold:    {queue.Incoming, queue.Active, queue.Deferred},
+	opRelease: {queue.Hold},
+}
+
+// request is a parsed command line.
+type request struct {
+	configDir string
+	ids       map[byte][]string // per operation: queue IDs or "ALL"
+	queues    []string          // directory arguments
+	structure bool              // -s
+	purge     bool              // -p
+}
+
+// parseArgs reads the command line getopt-style; "-" as a queue ID reads IDs from stdin,
+// one per line.
+func parseArgs(args []string, stdin io.Reader) (*request, error) {
+	r := &request{ids: map[byte][]string{}}
+	var stdinIDs []string
+	stdinRead := false
+	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
+		a := args[0]
+		args = args[1:]
+		if a == "--" {
+			break
+		}
+		for j := 1; j < len(a); j++ {
+			c := a[j]
+			switch c {
+			case 'v', 'S':
+			case 's':
+				r.structure = true
+			case 'p':
+				r.purge = true
+			case 'c', 'd', 'h', 'H', 'r':
+				val := a[j+1:]
+				if val == "" {
+					if len(args) == 0 {
+						return nil, fmt.Errorf("%s", usage)
+					}
+					val, args = args[0], args[1:]
+				}
+				j = len(a)
+				if c == 'c' {
+					r.configDir = val
+					continue
+				}
+				if val == "-" {
+					if !stdinRead {
+						stdinRead = true
+						sc := bufio.NewScanner(stdin)
+						for sc.Scan() {
+							if f := strings.Fields(sc.Text()); len(f) > 0 {
+								stdinIDs = append(stdinIDs, f[0])
+							}
+						}
+					}
+					r.ids[c] = append(r.ids[c], stdinIDs...)
+					continue
+				}
+				if val != "ALL" && !queue.ValidID(val) {
+					return nil, fmt.Errorf("invalid queue id: %s", val)
+				}
+				r.ids[c] = append(r.ids[c], val)
+			default:
+				return nil, fmt.Errorf("%s", usage)
+			}
+		}
+	}
+	for _, d := range args {
+		if !queue.IsQueueName(d) || d == queue.Corrupt {
+			return nil, fmt.Errorf("invalid directory name: %s", d)
+		}
+		r.queues = append(r.queues, d)
+	}
+	if len(r.ids) == 0 && !r.purge {
+		r.structure = true
+	}
+	return r, nil
+}
