@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // SEARCH TEXT in other charsets
+	"github.com/emersion/go-message/mail"
+)
+
+func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *imap.SearchOptions) (*imap.SearchData, error) {
+	s.mb.mu.Lock()
+	defer s.mb.mu.Unlock()
+	defer s.mb.cache.saveIfLarge(s.mb.byBase)
+	var (
+		seqs imap.SeqSet
+		uids imap.UIDSet
+		d    imap.SearchData
+	)
+	for i, m := range s.mb.msgs {
+		seq := s.tr.EncodeSeqNum(uint32(i + 1))
+		if seq == 0 {
+			continue
+		}
+		r := &msgReader{mb: s.mb, m: m}
+		if !s.match(r, seq, c) {
+			continue
+		}
+		n := seq
+		if kind == imapserver.NumKindUID {
+			n = uint32(m.uid)
+			uids.AddNum(m.uid)
+		} else {
+			seqs.AddNum(seq)
+		}
+		if d.Min == 0 || n < d.Min {
+			d.Min = n
+		}
+		if n > d.Max {
+			d.Max = n
+		}
+		d.Count++
+	}
+	if kind == imapserver.NumKindUID {
+		d.All = uids
+	} else {
+		d.All = seqs
+	}
+	return &d, nil
+}
+
+func dayOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func inDates(t, since, before time.Time) bool {
+	t = dayOf(t)
+	return (since.IsZero() || !t.Before(since)) && (before.IsZero() || t.Before(before))
+}
+
+func (s *session) match(r *msgReader, seq uint32, c *imap.SearchCriteria) bool {
+	m := r.m
+	for _, set := range c.SeqNum {
+		var max uint32
+		for i := len(s.mb.msgs); i > 0 && max == 0; i-- {
+			max = s.tr.EncodeSeqNum(uint32(i))
+		}
+		ss := staticSeqSet(set, max)
+		if !ss.Contains(seq) {
+			return false
+		}
+	}
+	for _, set := range c.UID {
+		var max imap.UID
+		if n := len(s.mb.msgs); n > 0 {
+			max = s.mb.msgs[n-1].uid
+		}
+		if !staticUIDSet(set, max).Contains(m.uid) {
+			return false
+		}
+	}
+	for _, f := range c.Flag {
+		if !hasFlag(m, f) {
+			return false
+		}
+	}
+	for _, f := range c.NotFlag {
+		if hasFlag(m, f) {
+			return false
+		}
+	}
+	if !c.Since.IsZero() || !c.Before.IsZero() || c.Larger != 0 || c.Smaller != 0 {
+		in, err := s.mb.info(m)
+		if err != nil {
+			return false
+		}
+		if !inDates(in.date(), c.Since, c.Before) {
+			return false
+		}
+		if c.Larger != 0 && in.vsize <= c.Larger {
+			return false
+		}
+		if c.Smaller != 0 && in.vsize >= c.Smaller {
+			return false
+		}
+	}
+	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		h, err := r.header()
+		if err != nil {
+			return false
+		}
+		mh := mail.Header{Header: gomessage.Header{Header: h}}
+		for _, hc := range c.Header {
+			if !matchFields(mh.FieldsByKey(hc.Key), hc.Value) {
+				return false
+			}
+		}
+		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+			t, err := mh.Date()
+			if err != nil || !inDates(t, c.SentSince, c.SentBefore) {
+				return false
+			}
+		}
+	}
+	for _, text := range c.Text {
+		if !s.matchBody(r, text, true) {
+			return false
+		}
+	}
+	for _, text := range c.Body {
+		if !s.matchBody(r, text, false) {
+			return false
+		}
+	}
+	for i := range c.Not {
+		if s.match(r, seq, &c.Not[i]) {
+			return false
+		}
+	}
+	for i := range c.Or {
+		if !s.match(r, seq, &c.Or[i][0]) && !s.match(r, seq, &c.Or[i][1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasFlag(m *message, f imap.Flag) bool {
+	if strings.EqualFold(string(f), string(flagRecent)) {
+		return m.recent || m.inNew
+	}
+	c := lettersFor([]imap.Flag{f})
+	return c != "" && m.has(c[0])
+}
+
+func matchFields(fields gomessage.HeaderFields, pattern string) bool {
+	if pattern == "" {
+		return fields.Len() > 0
+	}
+	p := strings.ToLower(pattern)
+	for fields.Next() {
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		if strings.Contains(strings.ToLower(v), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchBody looks for text in the decoded text parts (and the header when
+// withHeader), case-insensitively.
+func (s *session) matchBody(r *msgReader, text string, withHeader bool) bool {
+	data, err := r.content()
+	if err != nil {
+		return false
+	}
+	e, err := gomessage.Read(bytes.NewReader(data))
+	if e == nil {
+		return bytes.Contains(bytes.ToLower(data), bytes.ToLower([]byte(text)))
+	}
+	return matchEntity(e, strings.ToLower(text), withHeader, 0)
+}
+
+func matchEntity(e *gomessage.Entity, p string, withHeader bool, depth int) bool {
+	if withHeader && matchFields(e.Header.Fields(), p) {
+		return true
+	}
+	if depth > 20 {
+		return false
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return false
+			}
+			if matchEntity(part, p, withHeader, depth+1) {
+				return true
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(e.Body, 64<<20))
+	if err != nil && len(b) == 0 {
+		return false
+	}
+	return bytes.Contains(bytes.ToLower(b), []byte(p))
+}
