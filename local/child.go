@@ -65,18 +65,20 @@ func fail(code, format string, a ...any) result {
 	return result{Code: code, Text: fmt.Sprintf(format, a...)}
 }
 
-// run carries out j with identity uid/gid. A root local starts a child
-// with those credentials: setuid(2) in Go changes every thread of the
-// process (go-stack.md §8.2), so a root local that serves deliveries
-// concurrently must never switch identity in-process. A non-root local
-// (tests, demos) can only write as itself, so it works in-process when
-// the recipient is itself and defers otherwise.
+// run carries out j with identity uid/gid. setuid(2) in Go changes every
+// thread of the process (go-stack.md §8.2), so a root local that serves
+// deliveries concurrently never switches identity in-process: the write
+// happens in a helper process started with the recipient's credentials
+// (pool.go), or, when every helper is busy, in a child started for this
+// one delivery. A non-root local (tests, demos) can only write as itself,
+// so it works in-process when the recipient is itself and defers
+// otherwise.
 func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 	mode := s.mode
 	if mode == modeAuto {
 		switch {
 		case s.euid == 0:
-			mode = modeChild
+			mode = modeServer
 		case uid == s.euid:
 			mode = modeInProcess
 		default:
@@ -86,7 +88,23 @@ func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 	if mode == modeInProcess {
 		return runJob(j, qf)
 	}
-	return s.runChild(j, qf, uid, gid)
+	blob, err := json.Marshal(j)
+	if err != nil {
+		return fail("4.3.0", "internal error: %v", err)
+	}
+	if len(blob) > maxJob {
+		r := fail("4.3.0", "delivery as user %s failed", j.User)
+		r.Warnings = []string{fmt.Sprintf("delivery job for %s too large (%d bytes)", j.User, len(blob))}
+		return r
+	}
+	if mode == modeServer {
+		r, err := s.pool.deliver(j, blob, qf, uid, gid)
+		if err == nil {
+			return r
+		}
+		// errPoolFull: every helper is busy with its own identity.
+	}
+	return s.runChild(j, blob, qf, uid, gid)
 }
 
 // Bounds on what a child may send back.
@@ -95,11 +113,8 @@ const (
 	maxChildStderr = 4 << 10
 )
 
-func (s *server) runChild(j *job, qf *os.File, uid, gid int) result {
-	blob, err := json.Marshal(j)
-	if err != nil {
-		return fail("4.3.0", "internal error: %v", err)
-	}
+// runChild runs j in a child started for this one delivery.
+func (s *server) runChild(j *job, blob []byte, qf *os.File, uid, gid int) result {
 	// The child's own time limits (command_time_limit, lock waits) come
 	// first; this one only catches a child that is stuck for good.
 	limit := j.TimeLimit + j.lockWait() + time.Minute
@@ -114,9 +129,11 @@ func (s *server) runChild(j *job, qf *os.File, uid, gid int) result {
 	errOut := &capBuffer{max: maxChildStderr}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.ExtraFiles = []*os.File{qf}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}},
-		Pdeathsig:  syscall.SIGKILL,
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if s.euid == 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+	} else if uid != s.euid || gid != os.Getegid() {
+		return fail("4.3.0", "cannot deliver as user %s: insufficient privileges", j.User)
 	}
 	runErr := cmd.Run()
 	a, perr := ipc.Read(bufio.NewReader(bytes.NewReader(out.Bytes())))
@@ -129,9 +146,17 @@ func (s *server) runChild(j *job, qf *os.File, uid, gid int) result {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("delivery child for %s (uid %d): no status: %s", j.User, uid, printable(detail)))
 		return r
 	}
+	return resultFromAttrs(a, j.User, "delivery child")
+}
+
+// resultFromAttrs reads a child's or helper's reply; who names it in a
+// warning when the reply makes no sense.
+func resultFromAttrs(a ipc.Attrs, user, who string) result {
 	r := result{Code: a.Get("dsn"), Text: a.Get("reason")}
 	if !validCode(r.Code) {
-		return fail("4.3.0", "delivery as user %s failed", j.User)
+		r = fail("4.3.0", "delivery as user %s failed", user)
+		r.Warnings = []string{fmt.Sprintf("%s: reply without a valid status for %s", who, user)}
+		return r
 	}
 	for _, x := range a {
 		if x.Name == "warning" {
@@ -162,7 +187,10 @@ func childMain() int {
 	// The queue file is root's; a mailbox_command must not inherit it.
 	syscall.CloseOnExec(3)
 	var j job
-	blob, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	blob, err := io.ReadAll(io.LimitReader(os.Stdin, maxJob+1))
+	if err == nil && len(blob) > maxJob {
+		err = errors.New("job too large")
+	}
 	if err == nil {
 		err = json.Unmarshal(blob, &j)
 	}
@@ -172,11 +200,7 @@ func childMain() int {
 	} else {
 		r = runJob(&j, qf)
 	}
-	a := ipc.Attrs{{Name: "dsn", Value: r.Code}, {Name: "reason", Value: r.Text}}
-	for _, w := range r.Warnings {
-		a = append(a, ipc.Attr{Name: "warning", Value: w})
-	}
-	if err := ipc.Write(os.Stdout, a); err != nil {
+	if err := ipc.Write(os.Stdout, replyAttrs(r)); err != nil {
 		return 1
 	}
 	return 0

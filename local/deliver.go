@@ -103,8 +103,9 @@ func loadSettings(c *config.Config) settings {
 type runMode int
 
 const (
-	modeAuto      runMode = iota // root: child; otherwise in-process for our own uid
-	modeChild                    // always a credentialed child (benchmarks)
+	modeAuto      runMode = iota // root: helper; otherwise in-process for our own uid
+	modeServer                   // a long-lived helper per identity (pool.go)
+	modeChild                    // a credentialed child per delivery (benchmarks)
 	modeInProcess                // always in-process (benchmarks)
 )
 
@@ -115,7 +116,8 @@ type server struct {
 	queue *queue.Queue
 	euid  int
 	mode  runMode
-	exe   string // program run for a credentialed child
+	exe   string      // program run for a credentialed child or helper
+	pool  *helperPool // helpers per identity, for a root local
 	now   func() time.Time
 
 	// aliases and dotforward are the seams for alias_maps and .forward
@@ -130,8 +132,10 @@ func newServer(c *config.Config, l *maillog.Logger) (*server, error) {
 	if cfg.queueDir == "" {
 		return nil, errors.New("queue_directory is not set")
 	}
-	return &server{cfg: cfg, log: l, queue: queue.New(cfg.queueDir), euid: os.Geteuid(),
-		exe: "/proc/self/exe", now: time.Now}, nil
+	s := &server{cfg: cfg, log: l, queue: queue.New(cfg.queueDir), euid: os.Geteuid(),
+		exe: "/proc/self/exe", now: time.Now}
+	s.pool = newHelperPool(s.exe, func(format string, a ...any) { l.Warn(format, a...) })
+	return s, nil
 }
 
 // request is one delivery request from qmgr (docs/DESIGN.md, "delivery request").

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"postern/pkg/ipc"
+	"postern/pkg/passwd"
+)
+
+// newUser creates a real account with useradd (root only) and removes it
+// when the test ends.
+func newUser(t testing.TB) *account {
+	t.Helper()
+	name := fmt.Sprintf("pt%x", time.Now().UnixNano()&0xffffffff)
+	if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+		t.Skipf("useradd: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("userdel", "-r", name).Run() })
+	old := passwd.File
+	passwd.File = "/etc/passwd"
+	defer func() { passwd.File = old }()
+	u, err := passwd.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// onlyHelper returns the pool's single helper.
+func onlyHelper(t *testing.T, p *helperPool) *helper {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.helpers) != 1 {
+		t.Fatalf("%d helpers, want 1", len(p.helpers))
+	}
+	for _, h := range p.helpers {
+		return h
+	}
+	return nil
+}
+
+func (h *helper) inFlight() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.pending)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestHelperConcurrentRealUsers sends 100 concurrent deliveries for two
+// real users through their helpers and checks every file.
+func TestHelperConcurrentRealUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates two users with useradd and delivers as them through helpers")
+	}
+	users := []*account{newUser(t), newUser(t)}
+	e := newEnv(t, "home_mailbox = Maildir/\n")
+	passwd.File = "/etc/passwd"
+	e.srv.mode = modeServer
+	id, off := e.queueFile(t, sample...)
+
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(u *account) {
+			defer wg.Done()
+			if st := e.srv.handle(makeRequest(id, off, u.Name+"@example.org", "")); st.Code != "2.0.0" {
+				errs <- st.Code + " " + st.Text
+			}
+		}(users[i%2])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	// One helper per user, running as that user, holding no file (no queue
+	// file in particular): only its socket, pipes and the runtime's own
+	// (epoll, cgroup CPU limits).
+	e.srv.pool.mu.Lock()
+	helpers := len(e.srv.pool.helpers)
+	for ident, h := range e.srv.pool.helpers {
+		pid := h.cmd.Process.Pid
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, want := range []string{
+			fmt.Sprintf("\nUid:\t%d\t%d\t%d\t%d\n", ident.uid, ident.uid, ident.uid, ident.uid),
+			fmt.Sprintf("\nGid:\t%d\t%d\t%d\t%d\n", ident.gid, ident.gid, ident.gid, ident.gid),
+		} {
+			if !strings.Contains(string(status), want) {
+				t.Errorf("helper %d for %v: no %q in status\n%s", pid, ident, want, status)
+			}
+		}
+		if !regexp.MustCompile(`\nGroups:\s*\n`).Match(status) {
+			t.Errorf("helper %d for %v has supplementary groups:\n%s", pid, ident, status)
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+			if strings.HasPrefix(target, "/") && target != "/dev/null" && !strings.HasPrefix(target, "/sys/fs/cgroup/") {
+				t.Errorf("helper %d for %v holds fd %s -> %s", pid, ident, fd.Name(), target)
+			}
+		}
+	}
+	e.srv.pool.mu.Unlock()
+	if helpers != 2 {
+		t.Errorf("%d helpers, want 2", helpers)
+	}
+
+	for _, u := range users {
+		dir := filepath.Join(u.Home, "Maildir", "new")
+		ents, err := os.ReadDir(dir)
+		if err != nil || len(ents) != n/2 {
+			t.Fatalf("%s: %d files (%v), want %d", dir, len(ents), err, n/2)
+		}
+		for _, ent := range ents {
+			fi, err := os.Stat(filepath.Join(dir, ent.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if int(st.Uid) != u.UID || int(st.Gid) != u.GID || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("%s: uid %d gid %d mode %v, want %d %d 0600", ent.Name(), st.Uid, st.Gid, fi.Mode(), u.UID, u.GID)
+			}
+		}
+	}
+
+	// At the limit, the least recently used idle helper makes room; when
+	// every helper is busy, a per-delivery child does the job.
+	e.srv.pool.close()
+	e.srv.pool = newHelperPool(e.srv.exe, e.srv.pool.warn)
+	t.Cleanup(e.srv.pool.close)
+	e.srv.pool.max = 1
+	for _, u := range []*account{users[1], users[0]} {
+		if st := e.srv.handle(makeRequest(id, off, u.Name+"@example.org", "")); st.Code != "2.0.0" {
+			t.Fatalf("pool of one: %v", st)
+		}
+	}
+	h := onlyHelper(t, e.srv.pool)
+	if h.id.uid != users[0].UID {
+		t.Fatalf("helper for uid %d, want %d", h.id.uid, users[0].UID)
+	}
+	busy, err := e.srv.pool.acquire(h.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := e.srv.handle(makeRequest(id, off, users[1].Name+"@example.org", "")); st.Code != "2.0.0" {
+		t.Fatalf("pool full: %v", st)
+	}
+	if onlyHelper(t, e.srv.pool) != busy {
+		t.Fatal("busy helper evicted")
+	}
+	e.srv.pool.release(busy)
+	if ents, _ := os.ReadDir(filepath.Join(users[1].Home, "Maildir", "new")); len(ents) != n/2+2 {
+		t.Fatalf("%d files after the fallback delivery", len(ents))
+	}
+}
+
+// TestHelperKilled kills the helper while deliveries wait for the mailbox
+// lock: those are deferred, later ones succeed with a new helper.
+func TestHelperKilled(t *testing.T) {
+	e := newEnv(t, "")
+	e.srv.mode = modeServer
+	id, off := e.queueFile(t, sample...)
+	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
+		t.Fatalf("first delivery: %v", st)
+	}
+
+	// Hold the mailbox's dot lock, so that deliveries wait in the helper.
+	lock := filepath.Join(e.spool, "alice.lock")
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	codes := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() { codes <- e.srv.handle(makeRequest(id, off, "alice@example.org", "")).Code }()
+	}
+	h := onlyHelper(t, e.srv.pool)
+	waitFor(t, "deliveries in the helper", func() bool { return h.inFlight() == n })
+	old := h.cmd.Process.Pid
+	syscall.Kill(old, syscall.SIGKILL)
+	for i := 0; i < n; i++ {
+		if c := <-codes; c != "4.3.0" {
+			t.Errorf("delivery in the killed helper: %s", c)
+		}
+	}
+	os.Remove(lock)
+
+	for i := 0; i < 3; i++ {
+		if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
+			t.Fatalf("after the kill: %v", st)
+		}
+	}
+	if pid := onlyHelper(t, e.srv.pool).cmd.Process.Pid; pid == old {
+		t.Fatal("same helper")
+	}
+	got, _ := os.ReadFile(filepath.Join(e.spool, "alice"))
+	if c := strings.Count(string(got), "\nSubject: hi\n"); c != 4 {
+		t.Fatalf("%d messages in the mailbox, want 4", c)
+	}
+	log := e.logText()
+	if strings.Count(log, "status=deferred (delivery as user alice failed)") != n ||
+		!strings.Contains(log, fmt.Sprintf("(pid %d) exited: signal: killed", old)) {
+		t.Fatalf("log:\n%s", log)
+	}
+}
+
+// TestHelperIdleExit: an idle helper is closed, exits by itself (end of
+// file on its socket), and the next job starts a new one.
+func TestHelperIdleExit(t *testing.T) {
+	e := newEnv(t, "home_mailbox = Maildir/\n")
+	e.srv.mode = modeServer
+	e.srv.pool.idle = 300 * time.Millisecond
+	id, off := e.queueFile(t, sample...)
+	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
+		t.Fatal(st)
+	}
+	h := onlyHelper(t, e.srv.pool)
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle helper still running")
+	}
+	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("helper exit %v, want 0 (its own exit at end of file)", h.cmd.ProcessState)
+	}
+	if err := syscall.Kill(h.cmd.Process.Pid, 0); err != syscall.ESRCH {
+		t.Fatalf("kill 0: %v", err)
+	}
+	e.srv.pool.mu.Lock()
+	left := len(e.srv.pool.helpers)
+	e.srv.pool.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d helpers left", left)
+	}
+	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
+		t.Fatal(st)
+	}
+	if onlyHelper(t, e.srv.pool) == h {
+		t.Fatal("old helper reused")
+	}
+}
+
+// fakeHelperFlag runs a misbehaving helper (TestMain).
+const fakeHelperFlag = "-fake-helper"
+
+func fakeHelper(mode string) int {
+	f := os.NewFile(3, "sock")
+	c, err := net.FileConn(f)
+	if err != nil {
+		return 1
+	}
+	uc := c.(*net.UnixConn)
+	buf, oob := make([]byte, idLen+maxJob+1), make([]byte, 64)
+	n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
+	closeFDs(receivedFDs(oob[:oobn]))
+	if err != nil || n < idLen {
+		return 1
+	}
+	id := binary.BigEndian.Uint64(buf)
+	ok := ipc.Encode(ipc.Attrs{{Name: "dsn", Value: "2.0.0"}, {Name: "reason", Value: "fake"}})
+	switch mode {
+	case "wrong-id":
+		uc.Write(append(binary.BigEndian.AppendUint64(nil, id+1), ok...))
+	case "big":
+		uc.Write(append(binary.BigEndian.AppendUint64(nil, id), make([]byte, maxReply+100)...))
+	case "garbage":
+		uc.Write(append(binary.BigEndian.AppendUint64(nil, id), "dsn=2.0.0\nno end"...))
+	case "exit":
+		return 3
+	}
+	// Stay until local closes the socket (or a minute has passed: local
+	// must not wait for this helper's answer).
+	uc.SetReadDeadline(time.Now().Add(time.Minute))
+	for {
+		if n, _, _, _, err := uc.ReadMsgUnix(buf, nil); err != nil || n == 0 {
+			return 0
+		}
+	}
+}
+
+// TestHelperMisbehaves: a helper that lies about job ids, sends too much or
+// dies fails its job with 4.3.0 and is replaced.
+func TestHelperMisbehaves(t *testing.T) {
+	e := newEnv(t, "")
+	e.srv.mode = modeServer
+	id, off := e.queueFile(t, sample...)
+	for _, c := range []struct{ mode, warning string }{
+		{"wrong-id", "reply for an unknown job"},
+		{"big", "malformed reply"},
+		{"garbage", "reply without a valid status for alice"},
+		{"exit", "exited: exit status 3"},
+	} {
+		e.srv.pool.args = []string{fakeHelperFlag, c.mode}
+		start := time.Now()
+		st := e.srv.handle(makeRequest(id, off, "alice@example.org", ""))
+		if st.Code != "4.3.0" || st.Text != "delivery as user alice failed" || time.Since(start) > 20*time.Second {
+			t.Errorf("%s: %v after %v", c.mode, st, time.Since(start))
+		}
+		waitFor(t, c.mode+" warning", func() bool { return strings.Contains(e.logText(), c.warning) })
+		// A helper that answered validly but wrongly stays; the others go.
+		if c.mode != "garbage" {
+			e.srv.pool.mu.Lock()
+			n := len(e.srv.pool.helpers)
+			e.srv.pool.mu.Unlock()
+			if n != 0 {
+				t.Errorf("%s: helper kept", c.mode)
+			}
+		}
+		e.srv.pool.close()
+		e.srv.pool = newHelperPool(e.srv.exe, e.srv.pool.warn)
+	}
+	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
+		t.Fatal(st)
+	}
+	e.srv.pool.close()
+}
+
+// TestHelperJobTooLarge: a job beyond maxJob is refused before any process.
+func TestHelperJobTooLarge(t *testing.T) {
+	e := newEnv(t, "")
+	e.srv.mode = modeServer
+	id, off := e.queueFile(t, sample...)
+	qf, err := e.srv.openQueueFile(&request{QueueName: "active", QueueID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qf.Close()
+	j := &job{Kind: kindMbox, User: "alice", Path: filepath.Join(e.spool, "alice"), Offset: off, ChownTo: -1,
+		Prepend: []string{strings.Repeat("X", maxJob)}}
+	r := e.srv.run(j, qf, os.Getuid(), os.Getgid())
+	if r.Code != "4.3.0" || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "too large") {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := os.Stat(j.Path); err == nil {
+		t.Fatal("mailbox written")
+	}
+}
