@@ -354,4 +354,3 @@ func TestCourierLayout(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
