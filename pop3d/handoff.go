@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"postern/pkg/auth"
+	"postern/pkg/ipc"
+	"postern/pkg/maillog"
+)
+
+// sessionFlag makes pop3d a session child: it serves one logged-in
+// connection (fd 3) with the state read from fd 4, already running as the
+// user. Go cannot setuid one goroutine, so a root pop3d never reads mail
+// itself: it starts itself again with the user's credentials.
+const sessionFlag = "-session"
+
+// serveUser hands a logged-in connection to a session running as the user.
+func (s *server) serveUser(c *client, u *auth.User, method string) {
+	s.log.Info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", u.Username, method, c.rip, c.lip, tlsNote(c.tlsConn != nil))
+	euid := os.Geteuid()
+	switch {
+	case s.inProcess || euid != 0 && u.UID == euid:
+		ss := &session{conn: c.current(), r: c.r, w: c.w, log: s.log, timeout: s.timeout,
+			user: u.Username, rip: c.rip, lip: c.lip, tls: c.tlsConn != nil}
+		ss.run(u.Maildir)
+	case euid == 0 && u.UID != 0:
+		if err := s.spawn(c, u); err != nil {
+			s.log.Warn("user=<%s>: cannot start session: %v", u.Username, err)
+			c.reply("-ERR [SYS/TEMP] Temporary problem, please try again later.")
+		}
+	default:
+		s.log.Warn("user=<%s> has uid %d but pop3d runs as uid %d and cannot switch to it (run pop3d as root: master.cf unpriv = n)", u.Username, u.UID, euid)
+		c.reply("-ERR [SYS/PERM] Unable to serve this account.")
+	}
+}
+
+// spawn runs the session in a child process with the user's uid and gid.
+// A plain connection is passed as it is; a TLS one stays here and the child
+// gets one end of a socketpair that this process relays.
+func (s *server) spawn(c *client, u *auth.User) error {
+	var connFile *os.File
+	var relay net.Conn
+	if c.tlsConn != nil {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		connFile = os.NewFile(uintptr(fds[0]), "session")
+		pf := os.NewFile(uintptr(fds[1]), "relay")
+		relay, err = net.FileConn(pf)
+		pf.Close()
+		if err != nil {
+			connFile.Close()
+			return err
+		}
+		defer relay.Close()
+	} else {
+		fc, ok := c.conn.(interface{ File() (*os.File, error) })
+		if !ok {
+			return fmt.Errorf("connection type %T cannot be passed on", c.conn)
+		}
+		f, err := fc.File()
+		if err != nil {
+			return err
+		}
+		connFile = f
+	}
+	defer connFile.Close()
+
+	// Bytes the client pipelined after PASS are already in our buffer.
+	pending, _ := c.r.Peek(c.r.Buffered())
+	state := ipc.Attrs{
+		{Name: "user", Value: u.Username}, {Name: "uid", Value: strconv.Itoa(u.UID)},
+		{Name: "maildir", Value: u.Maildir}, {Name: "rip", Value: c.rip}, {Name: "lip", Value: c.lip},
+		{Name: "tls", Value: strconv.FormatBool(c.tlsConn != nil)},
+		{Name: "timeout", Value: strconv.FormatInt(int64(s.timeout/time.Second), 10)},
+		{Name: "syslog_name", Value: s.logCfg.syslogName}, {Name: "maillog_file", Value: s.logCfg.maillogFile},
+		{Name: "myhostname", Value: s.logCfg.hostname}, {Name: "pending", Value: string(pending)},
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	defer pw.Close()
+
+	cmd := exec.Command(s.exe, sessionFlag)
+	cmd.ExtraFiles = []*os.File{connFile, pr}
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.Home, "USER=" + u.Username, "LOGNAME=" + u.Username}
+	cmd.Stderr = os.Stderr
+	if f := s.log.File(); f != nil {
+		cmd.Stderr = f
+	}
+	if s.logCfg.maillogFile != "" && (s.log.File() != nil || s.log.ToStderr()) {
+		cmd.Env = append(cmd.Env, maillog.InheritedEnv+"="+s.logCfg.maillogFile)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{uint32(u.GID)}},
+		Pdeathsig:  syscall.SIGTERM,
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	connFile.Close()
+	pr.Close()
+	ipc.Write(pw, state)
+	pw.Close()
+
+	if relay != nil {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io.Copy(relay, c.tlsConn) // client -> session
+			relay.(*net.UnixConn).CloseWrite()
+		}()
+		c.tlsConn.SetDeadline(time.Time{})
+		io.Copy(c.tlsConn, relay) // session -> client, until the child closes
+		c.tlsConn.CloseWrite()
+		c.tlsConn.Close()
+		wg.Wait()
+	}
+	err = cmd.Wait()
+	if err != nil {
+		return fmt.Errorf("session process: %v", err)
+	}
+	return nil
+}
+
+// sessionMain is the child's whole life (see sessionFlag).
+func sessionMain() int {
+	if os.Geteuid() == 0 {
+		fmt.Fprintln(os.Stderr, "pop3d: fatal: session process still running as root")
+		return 1
+	}
+	sf := os.NewFile(4, "state")
+	st, err := ipc.Read(bufio.NewReader(io.LimitReader(sf, ipc.MaxBlock)))
+	sf.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pop3d: fatal: read session state: %v\n", err)
+		return 1
+	}
+	log := maillog.New("pop3d", maillog.Options{SyslogName: st.Get("syslog_name"), MaillogFile: st.Get("maillog_file"), Hostname: st.Get("myhostname")})
+	if strconv.Itoa(os.Geteuid()) != st.Get("uid") {
+		log.Fatal("session for user=<%s> runs as uid %d, not %s", st.Get("user"), os.Geteuid(), st.Get("uid"))
+	}
+	cf := os.NewFile(3, "conn")
+	conn, err := net.FileConn(cf)
+	cf.Close()
+	if err != nil {
+		log.Fatal("session connection: %v", err)
+	}
+	defer conn.Close()
+	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader([]byte(st.Get("pending"))), conn), 4096)
+	timeout := time.Duration(st.Int("timeout")) * time.Second
+	if timeout <= 0 {
+		timeout = 300 * time.Second
+	}
+	ss := &session{conn: conn, r: r, w: bufio.NewWriterSize(conn, 32<<10), log: log, timeout: timeout,
+		user: st.Get("user"), rip: st.Get("rip"), lip: st.Get("lip"), tls: st.Get("tls") == "true"}
+	ss.run(st.Get("maildir"))
+	return 0
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"postern/pkg/lock"
+	"postern/pkg/maildir"
+)
+
+// lockName is the file in the Maildir root whose OFD lock allows one POP3
+// session at a time (Courier has none; Dovecot keeps POP3 sessions apart
+// the same way).
+const lockName = "postern-pop3d.lock"
+
+type message struct {
+	name    string // in cur/
+	size    int64  // octets with CRLF
+	uidl    string
+	deleted bool
+}
+
+type mailbox struct {
+	dir  string
+	lock *os.File
+	msgs []*message
+}
+
+// errLocked is the "-ERR" text for a mailbox in use.
+var errLocked = errors.New("[IN-USE] Unable to lock maildir: another POP3 session is active.")
+
+// openMailbox does what Courier does at login — purge old tmp/ files, move
+// new/ to cur/, read and update courierpop3dsizelist — under the session
+// lock. It runs with the user's credentials.
+func openMailbox(dir string, warn func(string, ...any)) (*mailbox, error) {
+	dir = filepath.Clean(dir)
+	if _, err := os.Stat(filepath.Join(dir, "cur")); os.IsNotExist(err) {
+		// No mail delivered yet: make the empty Maildir, as local(8)
+		// would on first delivery (only inside an existing home).
+		if _, perr := os.Stat(filepath.Dir(dir)); perr == nil {
+			for _, sub := range []string{"tmp", "new", "cur"} {
+				os.MkdirAll(filepath.Join(dir, sub), 0700)
+			}
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "cur")); err != nil || !fi.IsDir() {
+		return nil, maildir.ErrNoCur
+	}
+	lf, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0600)
+	if err != nil {
+		return nil, err
+	}
+	if err := lock.OFD(lf, 0); err != nil {
+		lf.Close()
+		if errors.Is(err, lock.ErrTimeout) {
+			return nil, errLocked
+		}
+		return nil, err
+	}
+	mb := &mailbox{dir: dir, lock: lf}
+	now := time.Now()
+	maildir.PurgeTmp(dir, now)
+	if _, err := maildir.MoveNew(dir); err != nil {
+		warn("maildir %s: move new/ to cur/: %v", dir, err)
+	}
+	list, err := maildir.ListCur(dir)
+	if err != nil {
+		mb.close()
+		return nil, err
+	}
+	ents, err := maildir.SyncPOP3(dir, list, now, func(m maildir.Message) (int64, bool, error) {
+		return maildir.POP3Size(m.Path(dir))
+	})
+	if err != nil {
+		if ents == nil {
+			mb.close()
+			return nil, err
+		}
+		warn("maildir %s: cannot update %s: %v", dir, maildir.POP3ListFile, err)
+	}
+	for _, e := range ents {
+		mb.msgs = append(mb.msgs, &message{name: e.Name, size: e.Size, uidl: e.UIDL()})
+	}
+	return mb, nil
+}
+
+func (mb *mailbox) close() {
+	if mb.lock != nil {
+		mb.lock.Close()
+		mb.lock = nil
+	}
+}
+
+func (mb *mailbox) path(m *message) string { return filepath.Join(mb.dir, "cur", m.name) }
+
+// markSeen adds S after RETR, as Courier does (not after TOP).
+func (mb *mailbox) markSeen(m *message) {
+	if !maildir.HasInfo(m.name) || maildir.HasFlag(m.name, 'S') {
+		return
+	}
+	if n, err := maildir.SetFlags(mb.dir, m.name, maildir.Flags(m.name)+"S"); err == nil {
+		m.name = n
+	}
+}
+
+// find locates a message whose flags another client (imapd) changed since
+// the scan, by its base name.
+func (mb *mailbox) find(m *message) bool {
+	ents, err := os.ReadDir(filepath.Join(mb.dir, "cur"))
+	if err != nil {
+		return false
+	}
+	base := maildir.Base(m.name)
+	for _, e := range ents {
+		if maildir.Base(e.Name()) == base && strings.HasPrefix(e.Name(), base) {
+			m.name = e.Name()
+			return true
+		}
+	}
+	return false
+}
+
+// update removes the messages marked deleted (the UPDATE state).
+func (mb *mailbox) update() (n int, bytes int64, err error) {
+	for _, m := range mb.msgs {
+		if !m.deleted {
+			continue
+		}
+		e := os.Remove(mb.path(m))
+		if os.IsNotExist(e) && mb.find(m) {
+			e = os.Remove(mb.path(m))
+		}
+		if e != nil && !os.IsNotExist(e) {
+			err = e
+			continue
+		}
+		n++
+		bytes += m.size
+	}
+	return n, bytes, err
+}
