@@ -40,7 +40,7 @@ func openCIDR(name string, o *Options) (Table, error) {
 	return newFileTable(name, o, func() (Table, error) {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", name, unwrapPath(err))
+			return nil, pathError("open", name, err)
 		}
 		defer f.Close()
 		return ParseCIDR(f, name, warn)

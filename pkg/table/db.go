@@ -290,7 +290,7 @@ func openDB(typ, name string, o *Options) (*DB, error) {
 	g, err := openGeneration(d.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			err = fmt.Errorf("open database %s: %w", d.path, syscall.ENOENT)
+			err = pathError("open database", d.path, err)
 		}
 		return d, err
 	}

@@ -60,7 +60,7 @@ func TestMissingAndBerkeleyDB(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "aliases")
 	_, err := Open("hash:"+src, nil)
-	if err == nil || err.Error() != "open database "+src+".db: no such file or directory" {
+	if err == nil || err.Error() != "open database "+src+".db: No such file or directory" {
 		t.Fatalf("%v", err)
 	}
 	for _, magic := range [][]byte{{0x61, 0x15, 0x06, 0x00}, {0x00, 0x06, 0x15, 0x61}, {0x62, 0x31, 0x05, 0x00}, {0x00, 0x05, 0x31, 0x62}} {

@@ -59,7 +59,7 @@ type fileTable struct {
 func newFileTable(path string, o *Options, load func() (Table, error)) (Table, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, unwrapPath(err))
+		return nil, pathError("open", path, err)
 	}
 	t, err := load()
 	if err != nil {
@@ -100,20 +100,11 @@ func (ft *fileTable) Walk(fn func(key, value string) error) error {
 
 func (ft *fileTable) Owner() (uid, gid int, err error) { return fileOwner(ft.path) }
 
-// unwrapPath turns "*PathError" into its errno, so messages read "open FILE: No such file or
-// directory" as Postfix's.
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
 func openTexthash(name string, o *Options) (Table, error) {
 	load := func() (Table, error) {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", name, unwrapPath(err))
+			return nil, pathError("open", name, err)
 		}
 		defer f.Close()
 		t := &mapTable{m: map[string]string{}, fold: !o.NoFold}

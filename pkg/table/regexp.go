@@ -44,7 +44,7 @@ func openRegexp(typ, name string, o *Options) (Table, error) {
 	return newFileTable(name, o, func() (Table, error) {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", name, unwrapPath(err))
+			return nil, pathError("open", name, err)
 		}
 		defer f.Close()
 		return ParseRegexp(f, name, pcre, o.NoRegsub, warn)

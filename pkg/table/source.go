@@ -208,3 +208,5 @@ func (b *Builder) Write(path string, perm fs.FileMode, uid, gid int) error {
 	}
 	return WriteDB(path, keys, b.values, perm, uid, gid)
 }
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"postern/pkg/table/maptool"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return maptool.Newaliases(args, stdout, stderr)
+}
