@@ -30,6 +30,9 @@ func (q *qmgr) finish(m *message) {
 		keep = true
 	}
 	if deferred > 0 || keep {
+		if deferred > 0 {
+			q.warnDelay(m, now)
+		}
 		q.deferMessage(m, now)
 		return
 	}

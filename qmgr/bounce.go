@@ -80,3 +80,45 @@ func (q *qmgr) bounceRequest(m *message, request string) error {
 	}
 	return nil
 }
+
+// warnDelay sends the one delay warning a message gets, when its W record's time has
+// passed (cleanup writes W only when delay_warning_time > 0 and the sender is not <>): the
+// bounce service turns this round's defer log into a "Delayed Mail" notice, and the W
+// record is then overwritten with -1 in place so the warning is never sent again. A failure
+// is only logged: the next round tries again.
+func (q *qmgr) warnDelay(m *message, now time.Time) {
+	env := m.env
+	if env.WarnTime <= 0 || env.WarnOffset <= 0 || env.Sender == "" || now.Unix() < env.WarnTime {
+		return
+	}
+	if _, err := os.Stat(q.q.Path(queue.Defer, m.id)); err != nil {
+		return
+	}
+	if err := q.bounceRequest(m, "warn"); err != nil {
+		q.log.Warn("%s: delay notification: %v", m.id, err)
+		return
+	}
+	if err := markWarned(m.path, env.WarnOffset); err != nil {
+		q.log.Warn("%s: update delay warning record: %v", m.id, err)
+	}
+}
+
+// markWarned rewrites the W record at off (type byte, one length byte, 15 digits) as -1.
+func markWarned(path string, off int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var hdr [2]byte
+	if _, err := f.ReadAt(hdr[:], off); err != nil {
+		return err
+	}
+	if hdr[0] != queue.RecWarn || hdr[1] != 15 {
+		return fmt.Errorf("%w: no delay warning record at offset %d", queue.ErrCorrupt, off)
+	}
+	if _, err := f.WriteAt([]byte(fmt.Sprintf("%15d", -1)), off+2); err != nil {
+		return err
+	}
+	return f.Sync()
+}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"postern/pkg/ipc"
 	"postern/pkg/queue"
@@ -75,6 +77,56 @@ func TestExpiryOneNotice(t *testing.T) {
 	e.start(map[string]string{"maximal_queue_lifetime": "0"})
 	id := e.submit("alice@example.net", []string{"nosuch@localhost", "busy@localhost"}, nil)
 	e.waitLog(id + ": removed")
+	if n := len(e.bounce.requests()); n != 1 {
+		t.Fatalf("%d bounce requests", n)
+	}
+}
+
+// A message whose W record time has passed gets one delay warning, then W becomes -1.
+func TestDelayWarning(t *testing.T) {
+	e := newEnv(t)
+	e.agent("local", status("4", "4.2.0", "mailbox busy"))
+	w, err := e.q.Create(queue.Incoming, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	w.Record(queue.RecSize, queue.SizeData(0, 0, 0, 0, 0, 0))
+	w.RecordString(queue.RecTime, itoa(now.Unix())+" 0")
+	w.RecordString(queue.RecAttr, "create_time="+itoa(now.Unix()))
+	w.RecordString(queue.RecSender, "alice@example.net")
+	warnOff := w.Offset()
+	w.RecordString(queue.RecWarn, fmt.Sprintf("%15d", now.Unix()-1))
+	w.RecordString(queue.RecRcpt, "busy@localhost")
+	w.Record(queue.RecMesg, nil)
+	start := w.Offset()
+	w.Line([]byte("Subject: x"), 0)
+	n := w.Offset() - start
+	w.Record(queue.RecXtra, nil)
+	w.Record(queue.RecEnd, nil)
+	w.WriteAt(queue.SizeData(n, start, 1, 0, 11, 0), 2)
+	if err := w.Commit(0); err != nil {
+		t.Fatal(err)
+	}
+	e.start(nil)
+	p := e.q.Path(queue.Deferred, w.ID)
+	e.waitFor("deferred file", func() bool { _, err := os.Stat(p); return err == nil })
+	reqs := e.bounce.requests()
+	if len(reqs) != 1 || reqs[0].Get("request") != "warn" || reqs[0].Get("queue_id") != w.ID {
+		t.Fatalf("bounce requests %v", reqs)
+	}
+	m, err := queue.ReadEnvelope(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.WarnTime != -1 || m.WarnOffset != warnOff {
+		t.Fatalf("W record %d at %d", m.WarnTime, m.WarnOffset)
+	}
+	// The next round sends no second warning.
+	e.qm.request(scanDeferred | scanAll)
+	e.waitFor("second round", func() bool {
+		return strings.Count(e.logText(), w.ID+": from=<alice@example.net>") == 2 && e.qm.activeCount() == 0
+	})
 	if n := len(e.bounce.requests()); n != 1 {
 		t.Fatalf("%d bounce requests", n)
 	}

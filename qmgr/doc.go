@@ -40,7 +40,9 @@
 // private/bounce (request=flush, queue_name, queue_id, sender, dsn_envid, dsn_ret) to send
 // the non-delivery notice; the service removes the log. If the service cannot be reached or
 // fails, the message stays queued (deferred/) with its log, and the notice goes out on a
-// later round; only then is the file removed. qmgr never scans hold/: messages there wait for
+// later round; only then is the file removed. A message deferred after the time in its W
+// record (written by cleanup when delay_warning_time > 0 and the sender is not <>) gets one
+// delay warning (request=warn, from the defer log), after which W is overwritten with -1. qmgr never scans hold/: messages there wait for
 // "postsuper -H".
 //
 // # Security
@@ -78,6 +80,7 @@
 //	transport_retry_time (60s)
 //	command_time_limit (1000s), <transport>_time_limit
 //	backwards_bounce_logfile_compatibility (yes)
+//	delay_warning_time (0h; through cleanup's W record)
 //
 // # See also
 //
