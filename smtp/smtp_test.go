@@ -1,0 +1,550 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"postern/pkg/config"
+	"postern/pkg/ipc"
+	"postern/pkg/maillog"
+	"postern/pkg/queue"
+)
+
+// sink is a go-smtp server on loopback that records what it receives. rcpt and data,
+// when set, decide the replies.
+type sink struct {
+	addr  string
+	port  int
+	srv   *gosmtp.Server
+	mu    sync.Mutex
+	msgs  []sunk
+	conns int
+	rcpt  func(to string) error
+	data  func() error
+}
+
+type sunk struct {
+	from string
+	opts gosmtp.MailOptions
+	to   []string
+	data string
+	tls  bool
+}
+
+func newSink(t *testing.T, host string, withTLS bool) *sink {
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port}
+	k.srv = gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
+		k.mu.Lock()
+		k.conns++
+		k.mu.Unlock()
+		return &sinkSession{k: k, c: c}, nil
+	}))
+	k.srv.Domain = "sink.test"
+	k.srv.ErrorLog = nopLogger{}
+	k.srv.MaxMessageBytes = 1 << 20
+	if withTLS {
+		k.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	}
+	go k.srv.Serve(ln)
+	t.Cleanup(func() { k.srv.Close() })
+	return k
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+func (nopLogger) Println(...any)        {}
+
+func (k *sink) received() []sunk {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]sunk(nil), k.msgs...)
+}
+
+type sinkSession struct {
+	k   *sink
+	c   *gosmtp.Conn
+	cur sunk
+}
+
+func (s *sinkSession) Reset()        { s.cur = sunk{} }
+func (s *sinkSession) Logout() error { return nil }
+func (s *sinkSession) Mail(from string, opts *gosmtp.MailOptions) error {
+	s.cur.from = from
+	if opts != nil {
+		s.cur.opts = *opts
+	}
+	return nil
+}
+func (s *sinkSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if s.k.rcpt != nil {
+		if err := s.k.rcpt(to); err != nil {
+			return err
+		}
+	}
+	s.cur.to = append(s.cur.to, to)
+	return nil
+}
+func (s *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if s.k.data != nil {
+		if err := s.k.data(); err != nil {
+			return err
+		}
+	}
+	s.cur.data = string(b)
+	_, s.cur.tls = s.c.TLSConnectionState()
+	s.k.mu.Lock()
+	s.k.msgs = append(s.k.msgs, s.cur)
+	s.k.mu.Unlock()
+	return nil
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.remote.test"},
+		DNSNames: []string{"mx.remote.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// testEnv is a queue directory, a test DNS server and an smtp server built from main.cf
+// text.
+type testEnv struct {
+	t   *testing.T
+	q   *queue.Queue
+	dns *testDNS
+	log string
+	srv *server
+}
+
+func newEnv(t *testing.T, maincf string) *testEnv {
+	dir := t.TempDir()
+	e := &testEnv{t: t, q: queue.New(filepath.Join(dir, "queue")), dns: newTestDNS(t), log: filepath.Join(dir, "maillog")}
+	if err := e.q.Init(-1, -1); err != nil {
+		t.Fatal(err)
+	}
+	cf := "queue_directory = " + e.q.Dir + "\nmyhostname = client.postern.test\ninet_protocols = ipv4\n" +
+		"smtp_dns_resolver_address = " + e.dns.addr() + "\n" + maincf
+	c, err := config.Parse(strings.NewReader(cf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServer(c, maillog.New("smtp", maillog.Options{MaillogFile: e.log, Hostname: "test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = s
+	return e
+}
+
+// queueFile writes a committed queue file in active/ with the given content lines.
+func (e *testEnv) queueFile(sender string, lines ...string) (string, int64) {
+	t := e.t
+	w, err := e.q.Create(queue.Active, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Record(queue.RecSize, queue.SizeData(0, 0, 0, 0, 0, 0))
+	w.RecordString(queue.RecTime, "1700000000 0")
+	w.RecordString(queue.RecSender, sender)
+	w.RecordString(queue.RecRcpt, "user@remote.test")
+	w.Record(queue.RecMesg, nil)
+	start := w.Offset()
+	var size int64
+	for _, l := range lines {
+		w.Line([]byte(l), 2048)
+		size += int64(len(l)) + 1
+	}
+	content := w.Offset() - start
+	w.Record(queue.RecXtra, nil)
+	w.Record(queue.RecEnd, nil)
+	if err := w.WriteAt(queue.SizeData(content, start, 1, 0, size, 0), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(0); err != nil {
+		t.Fatal(err)
+	}
+	return w.ID, start
+}
+
+func (e *testEnv) request(id string, off int64, nexthop string, rcpts ...string) ipc.Attrs {
+	a := ipc.Attrs{{Name: "queue_name", Value: "active"}, {Name: "queue_id", Value: id},
+		{Name: "content_offset", Value: strconv.FormatInt(off, 10)}, {Name: "sender", Value: "alice@postern.test"},
+		{Name: "arrival_time", Value: "1700000000.000000"}, {Name: "nexthop", Value: nexthop}}
+	for _, r := range rcpts {
+		a = append(a, ipc.Attr{Name: "recipient", Value: r})
+	}
+	return a
+}
+
+func (e *testEnv) logText() string {
+	b, _ := os.ReadFile(e.log)
+	return string(b)
+}
+
+// lineFor returns the delivery log line for rcpt (the last one).
+func (e *testEnv) lineFor(rcpt string) string {
+	line := ""
+	for _, l := range strings.Split(e.logText(), "\n") {
+		if strings.Contains(l, "to=<"+rcpt+">") {
+			line = l
+		}
+	}
+	return line
+}
+
+var sample = []string{
+	"Received: from client.example (client.example [192.0.2.7]) by postern.test",
+	"From: Alice <alice@postern.test>",
+	"To: user@remote.test",
+	"Subject: hello",
+	"Message-ID: <1@postern.test>",
+	"",
+	"first line",
+	".a line that starts with a dot",
+	"caf\xc3\xa9",
+}
+
+func TestRelayhostDelivery(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	e := newEnv(t, "relayhost = [127.0.0.1]:"+strconv.Itoa(k.port))
+	id, off := e.queueFile("alice@postern.test", sample...)
+	rep := e.srv.handle(e.request(id, off, "", "user@remote.test"))
+	if rep.Get("status") != "0" || rep.Get("dsn") != "2.0.0" || rep.Get("reason") != "250 2.0.0 OK: queued" {
+		t.Fatalf("reply %v\n%s", rep, e.logText())
+	}
+	msgs := k.received()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages at the sink", len(msgs))
+	}
+	m := msgs[0]
+	want := strings.Join(sample, "\r\n") + "\r\n"
+	if m.data != want {
+		t.Errorf("content\n%q\nwant\n%q", m.data, want)
+	}
+	if m.from != "alice@postern.test" || len(m.to) != 1 || m.to[0] != "user@remote.test" {
+		t.Errorf("envelope %q %q", m.from, m.to)
+	}
+	if m.opts.Body != gosmtp.Body8BitMIME || m.opts.Size != int64(len(strings.Join(sample, "\n"))+1) {
+		t.Errorf("MAIL options %+v", m.opts)
+	}
+	line := e.lineFor("user@remote.test")
+	wantRelay := ", relay=127.0.0.1[127.0.0.1]:" + strconv.Itoa(k.port) + ", delay="
+	if !strings.HasPrefix(line[strings.Index(line, id):], id+": to=<user@remote.test>"+wantRelay) ||
+		!strings.HasSuffix(line, ", dsn=2.0.0, status=sent (250 2.0.0 OK: queued)") || !strings.Contains(line, "delays=") {
+		t.Errorf("log line %q", line)
+	}
+}
+
+func TestMXDeliveryOverSTARTTLS(t *testing.T) {
+	k := newSink(t, "127.0.0.1", true)
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port)+"\nsmtp_tls_security_level = may\nsmtp_tls_loglevel = 1")
+	e.dns.addMX("remote.test", 10, "mx.remote.test")
+	e.dns.addA("mx.remote.test", "127.0.0.1")
+	id, off := e.queueFile("alice@postern.test", "Subject: x", "", "7bit body")
+	rep := e.srv.handle(e.request(id, off, "remote.test", "user@remote.test"))
+	if rep.Get("status") != "0" {
+		t.Fatalf("reply %v\n%s", rep, e.logText())
+	}
+	msgs := k.received()
+	if len(msgs) != 1 || !msgs[0].tls {
+		t.Fatalf("messages %+v", msgs)
+	}
+	if msgs[0].opts.Body == gosmtp.Body8BitMIME {
+		t.Error("BODY=8BITMIME for a 7-bit message")
+	}
+	log := e.logText()
+	if !strings.Contains(log, "Untrusted TLS connection established to mx.remote.test[127.0.0.1]:"+strconv.Itoa(k.port)+": TLSv1.3 with cipher ") {
+		t.Errorf("no TLS line:\n%s", log)
+	}
+	if !strings.Contains(e.lineFor("user@remote.test"), "relay=mx.remote.test[127.0.0.1]:"+strconv.Itoa(k.port)+", ") {
+		t.Errorf("line %q", e.lineFor("user@remote.test"))
+	}
+}
+
+func TestTLSLevels(t *testing.T) {
+	plain := newSink(t, "127.0.0.1", false)
+	withTLS := newSink(t, "127.0.0.1", true)
+	t.Run("encrypt without STARTTLS defers", func(t *testing.T) {
+		e := newEnv(t, "smtp_tls_security_level = encrypt")
+		id, off := e.queueFile("a@postern.test", "x")
+		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(plain.port), "user@remote.test"))
+		if rep.Get("status") != "4" || rep.Get("dsn") != "4.7.4" ||
+			rep.Get("reason") != "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]" {
+			t.Fatalf("reply %v", rep)
+		}
+	})
+	t.Run("none does not start TLS", func(t *testing.T) {
+		e := newEnv(t, "smtp_tls_security_level = none")
+		id, off := e.queueFile("a@postern.test", "x")
+		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(withTLS.port), "user@remote.test"))
+		if rep.Get("status") != "0" {
+			t.Fatalf("reply %v", rep)
+		}
+		if m := withTLS.received(); len(m) != 1 || m[0].tls {
+			t.Fatalf("messages %+v", m)
+		}
+	})
+	t.Run("encrypt with STARTTLS", func(t *testing.T) {
+		e := newEnv(t, "smtp_tls_security_level = encrypt")
+		id, off := e.queueFile("a@postern.test", "x")
+		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(withTLS.port), "user@remote.test"))
+		if rep.Get("status") != "0" {
+			t.Fatalf("reply %v", rep)
+		}
+		if m := withTLS.received(); len(m) != 2 || !m[1].tls {
+			t.Fatalf("messages %+v", m)
+		}
+	})
+}
+
+func TestDeferThenDeliver(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	calls := 0
+	k.rcpt = func(string) error {
+		calls++
+		if calls == 1 {
+			return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+		}
+		return nil
+	}
+	e := newEnv(t, "")
+	id, off := e.queueFile("a@postern.test", "x")
+	dest := "[127.0.0.1]:" + strconv.Itoa(k.port)
+	rep := e.srv.handle(e.request(id, off, dest, "user@remote.test"))
+	wantReason := "host 127.0.0.1[127.0.0.1] said: 451 4.3.0 Try again later (in reply to RCPT TO command)"
+	if rep.Get("status") != "4" || rep.Get("dsn") != "4.3.0" || rep.Get("reason") != wantReason ||
+		rep.Get("diag_type") != "smtp" || rep.Get("diag_text") != "451 4.3.0 Try again later" {
+		t.Fatalf("first reply %v", rep)
+	}
+	if !strings.HasSuffix(e.lineFor("user@remote.test"), "dsn=4.3.0, status=deferred ("+wantReason+")") {
+		t.Errorf("line %q", e.lineFor("user@remote.test"))
+	}
+	rep = e.srv.handle(e.request(id, off, dest, "user@remote.test"))
+	if rep.Get("status") != "0" || len(k.received()) != 1 {
+		t.Fatalf("second reply %v", rep)
+	}
+	// The second request reused the first connection.
+	if k.conns != 1 || !strings.Contains(e.lineFor("user@remote.test"), ", conn_use=2, delay=") {
+		t.Errorf("%d connections; line %q", k.conns, e.lineFor("user@remote.test"))
+	}
+}
+
+func TestRejected(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	k.rcpt = func(to string) error {
+		if strings.HasPrefix(to, "nosuch") {
+			return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: User unknown"}
+		}
+		return nil
+	}
+	e := newEnv(t, "")
+	id, off := e.queueFile("a@postern.test", "x")
+	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.port), "nosuch@remote.test", "user@remote.test"))
+	diag := "550 5.1.1 <nosuch@remote.test>: Recipient address rejected: User unknown"
+	// Two recipients: the reply holds one status block per recipient, in order.
+	var blocks []ipc.Attrs
+	for _, a := range rep {
+		if a.Name == "status" {
+			blocks = append(blocks, nil)
+		}
+		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], a)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("reply %v", rep)
+	}
+	if b := blocks[0]; b.Get("status") != "5" || b.Get("dsn") != "5.1.1" || b.Get("diag_text") != diag ||
+		b.Get("reason") != "host 127.0.0.1[127.0.0.1] said: "+diag+" (in reply to RCPT TO command)" || b.Get("mta_mname") != "127.0.0.1" {
+		t.Errorf("rejected recipient %v", b)
+	}
+	if b := blocks[1]; b.Get("status") != "0" {
+		t.Errorf("accepted recipient %v", b)
+	}
+	if m := k.received(); len(m) != 1 || len(m[0].to) != 1 || m[0].to[0] != "user@remote.test" {
+		t.Errorf("sink got %+v", m)
+	}
+	if !strings.Contains(e.lineFor("nosuch@remote.test"), "dsn=5.1.1, status=bounced (host 127.0.0.1[127.0.0.1] said: ") {
+		t.Errorf("line %q", e.lineFor("nosuch@remote.test"))
+	}
+}
+
+func TestDataRejected(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	k.data = func() error {
+		return &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "Spam"}
+	}
+	e := newEnv(t, "")
+	id, off := e.queueFile("a@postern.test", "x")
+	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.port), "user@remote.test"))
+	if rep.Get("status") != "5" || rep.Get("reason") != "host 127.0.0.1[127.0.0.1] said: 554 5.7.1 Spam (in reply to end of DATA command)" {
+		t.Fatalf("reply %v", rep)
+	}
+}
+
+func TestSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	e := newEnv(t, "smtp_helo_timeout = 1s")
+	id, off := e.queueFile("a@postern.test", "x")
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	start := time.Now()
+	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+port, "user@remote.test"))
+	want := "conversation with 127.0.0.1[127.0.0.1] timed out while receiving the initial server greeting"
+	if rep.Get("status") != "4" || rep.Get("dsn") != "4.4.2" || rep.Get("reason") != want {
+		t.Fatalf("reply %v", rep)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if !strings.Contains(e.lineFor("user@remote.test"), "relay=127.0.0.1[127.0.0.1]:"+port+", ") {
+		t.Errorf("line %q", e.lineFor("user@remote.test"))
+	}
+}
+
+func TestConnectRefusedTriesNextMX(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port))
+	// Nothing listens on 127.0.0.2 at the sink's port.
+	e.dns.addMX("remote.test", 10, "mx1.remote.test")
+	e.dns.addMX("remote.test", 20, "mx2.remote.test")
+	e.dns.addA("mx1.remote.test", "127.0.0.2")
+	e.dns.addA("mx2.remote.test", "127.0.0.1")
+	id, off := e.queueFile("a@postern.test", "x")
+	rep := e.srv.handle(e.request(id, off, "remote.test", "user@remote.test"))
+	if rep.Get("status") != "0" || len(k.received()) != 1 {
+		t.Fatalf("reply %v\n%s", rep, e.logText())
+	}
+	port := strconv.Itoa(k.port)
+	if !strings.Contains(e.logText(), ": connect to mx1.remote.test[127.0.0.2]:"+port+": Connection refused\n") {
+		t.Errorf("no connect line:\n%s", e.logText())
+	}
+	if !strings.Contains(e.lineFor("user@remote.test"), "relay=mx2.remote.test[127.0.0.1]:"+port+", ") {
+		t.Errorf("line %q", e.lineFor("user@remote.test"))
+	}
+
+	// All refused: relay=none and 4.4.1.
+	e2 := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port))
+	e2.dns.addMX("remote.test", 10, "mx1.remote.test")
+	e2.dns.addA("mx1.remote.test", "127.0.0.2")
+	id, off = e2.queueFile("a@postern.test", "x")
+	rep = e2.srv.handle(e2.request(id, off, "remote.test", "user@remote.test"))
+	if rep.Get("status") != "4" || rep.Get("dsn") != "4.4.1" || rep.Get("reason") != "connect to mx1.remote.test[127.0.0.2]:"+port+": Connection refused" {
+		t.Fatalf("reply %v", rep)
+	}
+	if !strings.Contains(e2.lineFor("user@remote.test"), "relay=none, ") {
+		t.Errorf("line %q", e2.lineFor("user@remote.test"))
+	}
+}
+
+func TestImplicitMXAndDNSFailures(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port))
+	e.dns.addA("remote.test", "127.0.0.1") // no MX: the domain's own address
+	e.dns.addMX("null.test", 0, ".")
+	e.dns.fail["broken.test."] = true
+	for _, tc := range []struct{ dest, status, dsn, reason string }{
+		{"remote.test", "0", "2.0.0", "250 2.0.0 OK: queued"},
+		{"nosuch.test", "5", "5.4.4", "Host or domain name not found. Name service error for name=nosuch.test type=A: Host not found"},
+		{"null.test", "5", "5.1.10", "Domain null.test does not accept mail (nullMX)"},
+		{"broken.test", "4", "4.4.3", "Host or domain name not found. Name service error for name=broken.test type=MX: Host not found, try again"},
+	} {
+		id, off := e.queueFile("a@postern.test", "x")
+		rep := e.srv.handle(e.request(id, off, tc.dest, "user@"+tc.dest))
+		if rep.Get("status") != tc.status || rep.Get("dsn") != tc.dsn || rep.Get("reason") != tc.reason {
+			t.Errorf("%s: reply %v", tc.dest, rep)
+		}
+	}
+}
+
+func TestMalformedRequests(t *testing.T) {
+	e := newEnv(t, "")
+	id, off := e.queueFile("a@postern.test", "x")
+	for _, a := range []ipc.Attrs{
+		e.request("../x", off, "", "u@remote.test"),
+		e.request(id, off, "", "u@remote.test\r\nRSET"),
+		e.request(id, off, ""),
+		{{Name: "queue_name", Value: "deferred"}, {Name: "queue_id", Value: id}},
+	} {
+		rep := e.srv.handle(a)
+		if rep.Get("status") != "4" || rep.Get("reason") != "malformed delivery request" {
+			t.Errorf("%v: reply %v", a, rep)
+		}
+	}
+}
+
+// TestServeOverSocket runs the agent on a unix socket as qmgr talks to it.
+func TestServeOverSocket(t *testing.T) {
+	k := newSink(t, "127.0.0.1", false)
+	e := newEnv(t, "")
+	id, off := e.queueFile("a@postern.test", "x")
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "smtp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go e.srv.serve(c)
+		}
+	}()
+	c, err := ipc.Dial(ln.Addr().String(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 2; i++ {
+		rep, err := c.Request(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.port), "user@remote.test"), 10*time.Second)
+		if err != nil || rep.Get("status") != "0" {
+			t.Fatalf("request %d: %v %v", i, rep, err)
+		}
+	}
+	if n := len(k.received()); n != 2 {
+		t.Fatalf("%d messages", n)
+	}
+}
