@@ -1,20 +1,11 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,137 +15,27 @@ import (
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/queue"
+	"postern/pkg/testenv"
 )
-
-// sink is a go-smtp server on loopback that records what it receives. rcpt and data,
-// when set, decide the replies.
-type sink struct {
-	addr  string
-	port  int
-	srv   *gosmtp.Server
-	mu    sync.Mutex
-	msgs  []sunk
-	conns int
-	rcpt  func(to string) error
-	data  func() error
-}
-
-type sunk struct {
-	from string
-	opts gosmtp.MailOptions
-	to   []string
-	data string
-	tls  bool
-}
-
-func newSink(t *testing.T, host string, withTLS bool) *sink {
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &sink{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port}
-	k.srv = gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
-		k.mu.Lock()
-		k.conns++
-		k.mu.Unlock()
-		return &sinkSession{k: k, c: c}, nil
-	}))
-	k.srv.Domain = "sink.test"
-	k.srv.ErrorLog = nopLogger{}
-	k.srv.MaxMessageBytes = 1 << 20
-	if withTLS {
-		k.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
-	}
-	go k.srv.Serve(ln)
-	t.Cleanup(func() { k.srv.Close() })
-	return k
-}
-
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}
-func (nopLogger) Println(...any)        {}
-
-func (k *sink) received() []sunk {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return append([]sunk(nil), k.msgs...)
-}
-
-type sinkSession struct {
-	k   *sink
-	c   *gosmtp.Conn
-	cur sunk
-}
-
-func (s *sinkSession) Reset()        { s.cur = sunk{} }
-func (s *sinkSession) Logout() error { return nil }
-func (s *sinkSession) Mail(from string, opts *gosmtp.MailOptions) error {
-	s.cur.from = from
-	if opts != nil {
-		s.cur.opts = *opts
-	}
-	return nil
-}
-func (s *sinkSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if s.k.rcpt != nil {
-		if err := s.k.rcpt(to); err != nil {
-			return err
-		}
-	}
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	if s.k.data != nil {
-		if err := s.k.data(); err != nil {
-			return err
-		}
-	}
-	s.cur.data = string(b)
-	_, s.cur.tls = s.c.TLSConnectionState()
-	s.k.mu.Lock()
-	s.k.msgs = append(s.k.msgs, s.cur)
-	s.k.mu.Unlock()
-	return nil
-}
-
-func selfSigned(t *testing.T) tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.remote.test"},
-		DNSNames: []string{"mx.remote.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // testEnv is a queue directory, a test DNS server and an smtp server built from main.cf
 // text.
 type testEnv struct {
 	t   *testing.T
 	q   *queue.Queue
-	dns *testDNS
+	dns *testenv.DNS
 	log string
 	srv *server
 }
 
 func newEnv(t *testing.T, maincf string) *testEnv {
 	dir := t.TempDir()
-	e := &testEnv{t: t, q: queue.New(filepath.Join(dir, "queue")), dns: newTestDNS(t), log: filepath.Join(dir, "maillog")}
+	e := &testEnv{t: t, q: queue.New(filepath.Join(dir, "queue")), dns: testenv.NewDNS(t), log: filepath.Join(dir, "maillog")}
 	if err := e.q.Init(-1, -1); err != nil {
 		t.Fatal(err)
 	}
 	cf := "queue_directory = " + e.q.Dir + "\nmyhostname = client.postern.test\ninet_protocols = ipv4\n" +
-		"smtp_dns_resolver_address = " + e.dns.addr() + "\n" + maincf
+		"smtp_dns_resolver_address = " + e.dns.Addr() + "\n" + maincf
 	c, err := config.Parse(strings.NewReader(cf))
 	if err != nil {
 		t.Fatal(err)
@@ -236,30 +117,30 @@ var sample = []string{
 }
 
 func TestRelayhostDelivery(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
-	e := newEnv(t, "relayhost = [127.0.0.1]:"+strconv.Itoa(k.port))
+	k := testenv.NewSink(t, "127.0.0.1", false)
+	e := newEnv(t, "relayhost = [127.0.0.1]:"+strconv.Itoa(k.Port))
 	id, off := e.queueFile("alice@postern.test", sample...)
 	rep := e.srv.handle(e.request(id, off, "", "user@remote.test"))
 	if rep.Get("status") != "0" || rep.Get("dsn") != "2.0.0" || rep.Get("reason") != "250 2.0.0 OK: queued" {
 		t.Fatalf("reply %v\n%s", rep, e.logText())
 	}
-	msgs := k.received()
+	msgs := k.Received()
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages at the sink", len(msgs))
 	}
 	m := msgs[0]
 	want := strings.Join(sample, "\r\n") + "\r\n"
-	if m.data != want {
-		t.Errorf("content\n%q\nwant\n%q", m.data, want)
+	if m.Data != want {
+		t.Errorf("content\n%q\nwant\n%q", m.Data, want)
 	}
-	if m.from != "alice@postern.test" || len(m.to) != 1 || m.to[0] != "user@remote.test" {
-		t.Errorf("envelope %q %q", m.from, m.to)
+	if m.From != "alice@postern.test" || len(m.To) != 1 || m.To[0] != "user@remote.test" {
+		t.Errorf("envelope %q %q", m.From, m.To)
 	}
-	if m.opts.Body != gosmtp.Body8BitMIME || m.opts.Size != int64(len(strings.Join(sample, "\n"))+1) {
-		t.Errorf("MAIL options %+v", m.opts)
+	if m.Opts.Body != gosmtp.Body8BitMIME || m.Opts.Size != int64(len(strings.Join(sample, "\n"))+1) {
+		t.Errorf("MAIL options %+v", m.Opts)
 	}
 	line := e.lineFor("user@remote.test")
-	wantRelay := ", relay=127.0.0.1[127.0.0.1]:" + strconv.Itoa(k.port) + ", delay="
+	wantRelay := ", relay=127.0.0.1[127.0.0.1]:" + strconv.Itoa(k.Port) + ", delay="
 	if !strings.HasPrefix(line[strings.Index(line, id):], id+": to=<user@remote.test>"+wantRelay) ||
 		!strings.HasSuffix(line, ", dsn=2.0.0, status=sent (250 2.0.0 OK: queued)") || !strings.Contains(line, "delays=") {
 		t.Errorf("log line %q", line)
@@ -267,38 +148,38 @@ func TestRelayhostDelivery(t *testing.T) {
 }
 
 func TestMXDeliveryOverSTARTTLS(t *testing.T) {
-	k := newSink(t, "127.0.0.1", true)
-	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port)+"\nsmtp_tls_security_level = may\nsmtp_tls_loglevel = 1")
-	e.dns.addMX("remote.test", 10, "mx.remote.test")
-	e.dns.addA("mx.remote.test", "127.0.0.1")
+	k := testenv.NewSink(t, "127.0.0.1", true)
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.Port)+"\nsmtp_tls_security_level = may\nsmtp_tls_loglevel = 1")
+	e.dns.AddMX("remote.test", 10, "mx.remote.test")
+	e.dns.AddA("mx.remote.test", "127.0.0.1")
 	id, off := e.queueFile("alice@postern.test", "Subject: x", "", "7bit body")
 	rep := e.srv.handle(e.request(id, off, "remote.test", "user@remote.test"))
 	if rep.Get("status") != "0" {
 		t.Fatalf("reply %v\n%s", rep, e.logText())
 	}
-	msgs := k.received()
-	if len(msgs) != 1 || !msgs[0].tls {
+	msgs := k.Received()
+	if len(msgs) != 1 || !msgs[0].TLS {
 		t.Fatalf("messages %+v", msgs)
 	}
-	if msgs[0].opts.Body == gosmtp.Body8BitMIME {
+	if msgs[0].Opts.Body == gosmtp.Body8BitMIME {
 		t.Error("BODY=8BITMIME for a 7-bit message")
 	}
 	log := e.logText()
-	if !strings.Contains(log, "Untrusted TLS connection established to mx.remote.test[127.0.0.1]:"+strconv.Itoa(k.port)+": TLSv1.3 with cipher ") {
+	if !strings.Contains(log, "Untrusted TLS connection established to mx.remote.test[127.0.0.1]:"+strconv.Itoa(k.Port)+": TLSv1.3 with cipher ") {
 		t.Errorf("no TLS line:\n%s", log)
 	}
-	if !strings.Contains(e.lineFor("user@remote.test"), "relay=mx.remote.test[127.0.0.1]:"+strconv.Itoa(k.port)+", ") {
+	if !strings.Contains(e.lineFor("user@remote.test"), "relay=mx.remote.test[127.0.0.1]:"+strconv.Itoa(k.Port)+", ") {
 		t.Errorf("line %q", e.lineFor("user@remote.test"))
 	}
 }
 
 func TestTLSLevels(t *testing.T) {
-	plain := newSink(t, "127.0.0.1", false)
-	withTLS := newSink(t, "127.0.0.1", true)
+	plain := testenv.NewSink(t, "127.0.0.1", false)
+	withTLS := testenv.NewSink(t, "127.0.0.1", true)
 	t.Run("encrypt without STARTTLS defers", func(t *testing.T) {
 		e := newEnv(t, "smtp_tls_security_level = encrypt")
 		id, off := e.queueFile("a@postern.test", "x")
-		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(plain.port), "user@remote.test"))
+		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(plain.Port), "user@remote.test"))
 		if rep.Get("status") != "4" || rep.Get("dsn") != "4.7.4" ||
 			rep.Get("reason") != "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]" {
 			t.Fatalf("reply %v", rep)
@@ -307,31 +188,31 @@ func TestTLSLevels(t *testing.T) {
 	t.Run("none does not start TLS", func(t *testing.T) {
 		e := newEnv(t, "smtp_tls_security_level = none")
 		id, off := e.queueFile("a@postern.test", "x")
-		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(withTLS.port), "user@remote.test"))
+		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(withTLS.Port), "user@remote.test"))
 		if rep.Get("status") != "0" {
 			t.Fatalf("reply %v", rep)
 		}
-		if m := withTLS.received(); len(m) != 1 || m[0].tls {
+		if m := withTLS.Received(); len(m) != 1 || m[0].TLS {
 			t.Fatalf("messages %+v", m)
 		}
 	})
 	t.Run("encrypt with STARTTLS", func(t *testing.T) {
 		e := newEnv(t, "smtp_tls_security_level = encrypt")
 		id, off := e.queueFile("a@postern.test", "x")
-		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(withTLS.port), "user@remote.test"))
+		rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(withTLS.Port), "user@remote.test"))
 		if rep.Get("status") != "0" {
 			t.Fatalf("reply %v", rep)
 		}
-		if m := withTLS.received(); len(m) != 2 || !m[1].tls {
+		if m := withTLS.Received(); len(m) != 2 || !m[1].TLS {
 			t.Fatalf("messages %+v", m)
 		}
 	})
 }
 
 func TestDeferThenDeliver(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
+	k := testenv.NewSink(t, "127.0.0.1", false)
 	calls := 0
-	k.rcpt = func(string) error {
+	k.Rcpt = func(string) error {
 		calls++
 		if calls == 1 {
 			return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
@@ -340,7 +221,7 @@ func TestDeferThenDeliver(t *testing.T) {
 	}
 	e := newEnv(t, "")
 	id, off := e.queueFile("a@postern.test", "x")
-	dest := "[127.0.0.1]:" + strconv.Itoa(k.port)
+	dest := "[127.0.0.1]:" + strconv.Itoa(k.Port)
 	rep := e.srv.handle(e.request(id, off, dest, "user@remote.test"))
 	wantReason := "host 127.0.0.1[127.0.0.1] said: 451 4.3.0 Try again later (in reply to RCPT TO command)"
 	if rep.Get("status") != "4" || rep.Get("dsn") != "4.3.0" || rep.Get("reason") != wantReason ||
@@ -351,18 +232,18 @@ func TestDeferThenDeliver(t *testing.T) {
 		t.Errorf("line %q", e.lineFor("user@remote.test"))
 	}
 	rep = e.srv.handle(e.request(id, off, dest, "user@remote.test"))
-	if rep.Get("status") != "0" || len(k.received()) != 1 {
+	if rep.Get("status") != "0" || len(k.Received()) != 1 {
 		t.Fatalf("second reply %v", rep)
 	}
 	// The second request reused the first connection.
-	if k.conns != 1 || !strings.Contains(e.lineFor("user@remote.test"), ", conn_use=2, delay=") {
-		t.Errorf("%d connections; line %q", k.conns, e.lineFor("user@remote.test"))
+	if k.Conns() != 1 || !strings.Contains(e.lineFor("user@remote.test"), ", conn_use=2, delay=") {
+		t.Errorf("%d connections; line %q", k.Conns(), e.lineFor("user@remote.test"))
 	}
 }
 
 func TestRejected(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
-	k.rcpt = func(to string) error {
+	k := testenv.NewSink(t, "127.0.0.1", false)
+	k.Rcpt = func(to string) error {
 		if strings.HasPrefix(to, "nosuch") {
 			return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: User unknown"}
 		}
@@ -370,7 +251,7 @@ func TestRejected(t *testing.T) {
 	}
 	e := newEnv(t, "")
 	id, off := e.queueFile("a@postern.test", "x")
-	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.port), "nosuch@remote.test", "user@remote.test"))
+	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.Port), "nosuch@remote.test", "user@remote.test"))
 	diag := "550 5.1.1 <nosuch@remote.test>: Recipient address rejected: User unknown"
 	// Two recipients: the reply holds one status block per recipient, in order.
 	var blocks []ipc.Attrs
@@ -390,7 +271,7 @@ func TestRejected(t *testing.T) {
 	if b := blocks[1]; b.Get("status") != "0" {
 		t.Errorf("accepted recipient %v", b)
 	}
-	if m := k.received(); len(m) != 1 || len(m[0].to) != 1 || m[0].to[0] != "user@remote.test" {
+	if m := k.Received(); len(m) != 1 || len(m[0].To) != 1 || m[0].To[0] != "user@remote.test" {
 		t.Errorf("sink got %+v", m)
 	}
 	if !strings.Contains(e.lineFor("nosuch@remote.test"), "dsn=5.1.1, status=bounced (host 127.0.0.1[127.0.0.1] said: ") {
@@ -399,13 +280,13 @@ func TestRejected(t *testing.T) {
 }
 
 func TestDataRejected(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
-	k.data = func() error {
+	k := testenv.NewSink(t, "127.0.0.1", false)
+	k.Data = func() error {
 		return &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "Spam"}
 	}
 	e := newEnv(t, "")
 	id, off := e.queueFile("a@postern.test", "x")
-	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.port), "user@remote.test"))
+	rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.Port), "user@remote.test"))
 	if rep.Get("status") != "5" || rep.Get("reason") != "host 127.0.0.1[127.0.0.1] said: 554 5.7.1 Spam (in reply to end of DATA command)" {
 		t.Fatalf("reply %v", rep)
 	}
@@ -444,19 +325,19 @@ func TestSilentServerTimesOut(t *testing.T) {
 }
 
 func TestConnectRefusedTriesNextMX(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
-	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port))
+	k := testenv.NewSink(t, "127.0.0.1", false)
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.Port))
 	// Nothing listens on 127.0.0.2 at the sink's port.
-	e.dns.addMX("remote.test", 10, "mx1.remote.test")
-	e.dns.addMX("remote.test", 20, "mx2.remote.test")
-	e.dns.addA("mx1.remote.test", "127.0.0.2")
-	e.dns.addA("mx2.remote.test", "127.0.0.1")
+	e.dns.AddMX("remote.test", 10, "mx1.remote.test")
+	e.dns.AddMX("remote.test", 20, "mx2.remote.test")
+	e.dns.AddA("mx1.remote.test", "127.0.0.2")
+	e.dns.AddA("mx2.remote.test", "127.0.0.1")
 	id, off := e.queueFile("a@postern.test", "x")
 	rep := e.srv.handle(e.request(id, off, "remote.test", "user@remote.test"))
-	if rep.Get("status") != "0" || len(k.received()) != 1 {
+	if rep.Get("status") != "0" || len(k.Received()) != 1 {
 		t.Fatalf("reply %v\n%s", rep, e.logText())
 	}
-	port := strconv.Itoa(k.port)
+	port := strconv.Itoa(k.Port)
 	if !strings.Contains(e.logText(), ": connect to mx1.remote.test[127.0.0.2]:"+port+": Connection refused\n") {
 		t.Errorf("no connect line:\n%s", e.logText())
 	}
@@ -465,9 +346,9 @@ func TestConnectRefusedTriesNextMX(t *testing.T) {
 	}
 
 	// All refused: relay=none and 4.4.1.
-	e2 := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port))
-	e2.dns.addMX("remote.test", 10, "mx1.remote.test")
-	e2.dns.addA("mx1.remote.test", "127.0.0.2")
+	e2 := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.Port))
+	e2.dns.AddMX("remote.test", 10, "mx1.remote.test")
+	e2.dns.AddA("mx1.remote.test", "127.0.0.2")
 	id, off = e2.queueFile("a@postern.test", "x")
 	rep = e2.srv.handle(e2.request(id, off, "remote.test", "user@remote.test"))
 	if rep.Get("status") != "4" || rep.Get("dsn") != "4.4.1" || rep.Get("reason") != "connect to mx1.remote.test[127.0.0.2]:"+port+": Connection refused" {
@@ -479,11 +360,11 @@ func TestConnectRefusedTriesNextMX(t *testing.T) {
 }
 
 func TestImplicitMXAndDNSFailures(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
-	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.port))
-	e.dns.addA("remote.test", "127.0.0.1") // no MX: the domain's own address
-	e.dns.addMX("null.test", 0, ".")
-	e.dns.fail["broken.test."] = true
+	k := testenv.NewSink(t, "127.0.0.1", false)
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.Port))
+	e.dns.AddA("remote.test", "127.0.0.1") // no MX: the domain's own address
+	e.dns.AddMX("null.test", 0, ".")
+	e.dns.Fail("broken.test")
 	for _, tc := range []struct{ dest, status, dsn, reason string }{
 		{"remote.test", "0", "2.0.0", "250 2.0.0 OK: queued"},
 		{"nosuch.test", "5", "5.4.4", "Host or domain name not found. Name service error for name=nosuch.test type=A: Host not found"},
@@ -516,7 +397,7 @@ func TestMalformedRequests(t *testing.T) {
 
 // TestServeOverSocket runs the agent on a unix socket as qmgr talks to it.
 func TestServeOverSocket(t *testing.T) {
-	k := newSink(t, "127.0.0.1", false)
+	k := testenv.NewSink(t, "127.0.0.1", false)
 	e := newEnv(t, "")
 	id, off := e.queueFile("a@postern.test", "x")
 	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "smtp"))
@@ -539,12 +420,12 @@ func TestServeOverSocket(t *testing.T) {
 	}
 	defer c.Close()
 	for i := 0; i < 2; i++ {
-		rep, err := c.Request(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.port), "user@remote.test"), 10*time.Second)
+		rep, err := c.Request(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.Port), "user@remote.test"), 10*time.Second)
 		if err != nil || rep.Get("status") != "0" {
 			t.Fatalf("request %d: %v %v", i, rep, err)
 		}
 	}
-	if n := len(k.received()); n != 2 {
+	if n := len(k.Received()); n != 2 {
 		t.Fatalf("%d messages", n)
 	}
 }

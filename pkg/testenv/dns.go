@@ -1,4 +1,4 @@
-package main
+package testenv
 
 import (
 	"encoding/binary"
@@ -8,49 +8,61 @@ import (
 	"testing"
 )
 
-// testDNS is a tiny authoritative DNS server on loopback UDP for MX and A records, enough
-// for Go's resolver: smtp_dns_resolver_address points at it so tests never leave loopback.
-type testDNS struct {
+// DNS is a tiny authoritative DNS server on loopback UDP for MX and A records, enough for
+// Go's resolver: point smtp_dns_resolver_address at Addr() and the smtp client's lookups
+// never leave loopback. Names it does not know are NXDOMAIN.
+type DNS struct {
 	pc   net.PacketConn
 	mu   sync.Mutex
-	mx   map[string][]testMX // name -> MX records
+	mx   map[string][]dnsMX  // name -> MX records
 	a    map[string][]net.IP // name -> A records
 	fail map[string]bool     // names answered SERVFAIL
 }
 
-type testMX struct {
+type dnsMX struct {
 	pref uint16
 	host string
 }
 
-func newTestDNS(t *testing.T) *testDNS {
+// NewDNS starts a server; it stops when the test ends.
+func NewDNS(t testing.TB) *DNS {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &testDNS{pc: pc, mx: map[string][]testMX{}, a: map[string][]net.IP{}, fail: map[string]bool{}}
+	d := &DNS{pc: pc, mx: map[string][]dnsMX{}, a: map[string][]net.IP{}, fail: map[string]bool{}}
 	t.Cleanup(func() { pc.Close() })
 	go d.run()
 	return d
 }
 
-func (d *testDNS) addr() string { return d.pc.LocalAddr().String() }
+// Addr is ip:port for smtp_dns_resolver_address.
+func (d *DNS) Addr() string { return d.pc.LocalAddr().String() }
 
-func (d *testDNS) addMX(name string, pref uint16, host string) {
+// AddMX adds an MX record; host "." makes a null MX.
+func (d *DNS) AddMX(name string, pref uint16, host string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.mx[fqdn(name)] = append(d.mx[fqdn(name)], testMX{pref, host})
+	d.mx[fqdn(name)] = append(d.mx[fqdn(name)], dnsMX{pref, host})
 }
 
-func (d *testDNS) addA(name, ip string) {
+// AddA adds an A record.
+func (d *DNS) AddA(name, ip string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.a[fqdn(name)] = append(d.a[fqdn(name)], net.ParseIP(ip).To4())
 }
 
+// Fail makes lookups of name answer SERVFAIL.
+func (d *DNS) Fail(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fail[fqdn(name)] = true
+}
+
 func fqdn(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) + "." }
 
-func (d *testDNS) run() {
+func (d *DNS) run() {
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := d.pc.ReadFrom(buf)
@@ -65,7 +77,7 @@ func (d *testDNS) run() {
 
 // answer parses the single question and builds the reply (no compression but the
 // pointer to the question name in answers).
-func (d *testDNS) answer(q []byte) []byte {
+func (d *DNS) answer(q []byte) []byte {
 	if len(q) < 12 || binary.BigEndian.Uint16(q[4:]) != 1 {
 		return nil
 	}
