@@ -123,9 +123,16 @@ func (s *server) deliver(ctx context.Context, r *request, m *message) time.Time 
 		rc.st = result{st: dsn.Defer("4.4.1", "delivery temporarily suspended: no server reached")}
 	}
 
+	// A cached session stands for its address: that address is not tried again, and a
+	// temporary failure on it is final when it was the destination's only address.
+	var cachedAddr *hop
+	sessions := 0
 	if ss := s.cache.get(key, time.Now(), s.cfg.cacheTime); ss != nil {
 		if rep, err := ss.cmd(s.cfg.rsetTimeout, "RSET"); err == nil && rep.class() == 2 {
 			ready = time.Now()
+			h := ss.hop
+			cachedAddr = &h
+			sessions++
 			pending = s.transact(ss, r, m, pending, false)
 			s.release(ss)
 		} else {
@@ -160,7 +167,21 @@ func (s *server) deliver(ctx context.Context, r *request, m *message) time.Time 
 		setAll(pending, *dnsRes, true)
 		return ready
 	}
-	sessions := 0
+	if cachedAddr != nil {
+		rest := hops[:0]
+		for _, h := range hops {
+			if h.addr != cachedAddr.addr {
+				rest = append(rest, h)
+			}
+		}
+		hops = rest
+		if len(hops) == 0 || s.cfg.sessLimit > 0 && sessions >= s.cfg.sessLimit {
+			for _, rc := range pending {
+				rc.st.set = true
+			}
+			return ready
+		}
+	}
 	for i, h := range hops {
 		if len(pending) == 0 || ctx.Err() != nil {
 			break

@@ -429,3 +429,29 @@ func TestServeOverSocket(t *testing.T) {
 		t.Fatalf("%d messages", n)
 	}
 }
+
+// TestCachedSessionIsTheServer checks that a 4xx on a reused connection defers when that
+// server is the destination's only one, rather than trying it again on a new connection.
+func TestCachedSessionIsTheServer(t *testing.T) {
+	k := testenv.NewSink(t, "127.0.0.1", false)
+	k.Rcpt = func(to string) error {
+		if to == "later@remote.test" {
+			return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+		}
+		return nil
+	}
+	e := newEnv(t, "smtp_tcp_port = "+strconv.Itoa(k.Port))
+	e.dns.AddMX("remote.test", 10, "mx.remote.test")
+	e.dns.AddA("mx.remote.test", "127.0.0.1")
+	id, off := e.queueFile("a@postern.test", "x")
+	if rep := e.srv.handle(e.request(id, off, "remote.test", "user@remote.test")); rep.Get("status") != "0" {
+		t.Fatalf("first reply %v", rep)
+	}
+	rep := e.srv.handle(e.request(id, off, "remote.test", "later@remote.test"))
+	if rep.Get("status") != "4" || rep.Get("dsn") != "4.3.0" || k.Conns() != 1 {
+		t.Fatalf("second reply %v, %d connections", rep, k.Conns())
+	}
+	if !strings.Contains(e.lineFor("later@remote.test"), ", conn_use=2, ") {
+		t.Errorf("line %q", e.lineFor("later@remote.test"))
+	}
+}
