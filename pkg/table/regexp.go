@@ -14,6 +14,7 @@ type regexpRule struct {
 	re     *regexp.Regexp
 	negate bool
 	result string // "" for if
+	subst  bool   // result has $N
 	isIf   bool
 	endIf  int // for isIf: index of the rule after the matching endif
 	line   int
@@ -131,7 +132,11 @@ func ParseRegexp(r io.Reader, file string, pcre, noRegsub bool, warn func(string
 				return nil
 			}
 		}
-		t.rules = append(t.rules, regexpRule{re: re, negate: neg, result: rest, line: line})
+		subst := hasSubst(rest)
+		if !subst {
+			rest = expand(rest, func(int) string { return "" }) // "$$" -> "$"
+		}
+		t.rules = append(t.rules, regexpRule{re: re, negate: neg, result: rest, subst: subst, line: line})
 		return nil
 	})
 	if err != nil {
@@ -440,7 +445,7 @@ func (t *RegexpTable) Lookup(key string) (string, bool, error) {
 			}
 			continue
 		}
-		if !hasSubst(r.result) {
+		if !r.subst {
 			if r.re.MatchString(key) {
 				return r.result, true, nil
 			}
