@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,6 +23,29 @@ func TestRemoteDelivery(t *testing.T) {
 	sink := testenv.NewSink(t, "127.0.0.1", true)
 	dns.AddMX("remote.test", 10, "mx.remote.test")
 	dns.AddA("mx.remote.test", "127.0.0.1")
+	// silent.test's MX accepts connections at the sink's port on 127.0.0.3 and never speaks.
+	dns.AddMX("silent.test", 10, "mx.silent.test")
+	dns.AddA("mx.silent.test", "127.0.0.3")
+	silent, err := net.Listen("tcp", fmt.Sprintf("127.0.0.3:%d", sink.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
 
 	// The sink answers 451 to the first RCPT for later@remote.test and 550 for
 	// nosuch@remote.test.
@@ -41,7 +65,7 @@ func TestRemoteDelivery(t *testing.T) {
 	}
 	e := testenv.Start(t, testenv.Options{MainCF: fmt.Sprintf("smtp_dns_resolver_address = %s\nsmtp_tcp_port = %d\n"+
 		"smtp_tls_security_level = may\nsmtp_tls_loglevel = 1\n"+
-		"minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n", dns.Addr(), sink.Port)})
+		"smtp_helo_timeout = 2s\nminimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n", dns.Addr(), sink.Port)})
 	relay := regexp.QuoteMeta(fmt.Sprintf("relay=mx.remote.test[127.0.0.1]:%d, ", sink.Port))
 
 	t.Run("delivered over STARTTLS with headers intact", func(t *testing.T) {
@@ -90,5 +114,11 @@ func TestRemoteDelivery(t *testing.T) {
 		id := e.SendMail(t, "alice@postern.test", []string{"nosuch@remote.test"}, "Subject: nosuch\r\n\r\nx\r\n")
 		e.WaitLog(t, regexp.MustCompile(regexp.QuoteMeta(id)+`: to=<nosuch@remote\.test>, `+relay+`.*dsn=5\.1\.1, status=bounced `+
 			regexp.QuoteMeta(`(host mx.remote.test[127.0.0.1] said: 550 5.1.1 <nosuch@remote.test>: Recipient address rejected: User unknown (in reply to RCPT TO command))`)))
+	})
+
+	t.Run("a server that never answers: timeout, deferred", func(t *testing.T) {
+		id := e.SendMail(t, "alice@postern.test", []string{"user@silent.test"}, "Subject: silent\r\n\r\nx\r\n")
+		e.WaitLog(t, regexp.MustCompile(regexp.QuoteMeta(id)+`: to=<user@silent\.test>, relay=mx\.silent\.test\[127\.0\.0\.3\]:\d+, .*dsn=4\.4\.2, status=deferred `+
+			regexp.QuoteMeta(`(conversation with mx.silent.test[127.0.0.3] timed out while receiving the initial server greeting)`)))
 	})
 }
