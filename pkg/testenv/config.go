@@ -111,6 +111,7 @@ func (l *Layout) MainCFText() string {
 	fmt.Fprintf(&b, "command_directory = %s\n", l.BinDir)
 	fmt.Fprintf(&b, "mail_spool_directory = %s\n", l.MailDir())
 	fmt.Fprintf(&b, "maillog_file = %s\n", l.LogFile())
+	fmt.Fprintf(&b, "maillog_file_prefixes = /var, /dev/stdout, %s\n", l.Dir)
 	fmt.Fprintf(&b, "myhostname = %s\n", host)
 	fmt.Fprintf(&b, "mydomain = %s\n", domain)
 	fmt.Fprintf(&b, "myorigin = $myhostname\n")

@@ -390,13 +390,36 @@ func (e *Env) MaildirNew(home string) []string {
 	return out
 }
 
-// QueueEmpty reports whether incoming, active, deferred (and maildrop)
-// hold no files.
+// QueueListing lists the files under the queue directories that hold
+// messages, for failure reports.
+func (e *Env) QueueListing() string {
+	var b strings.Builder
+	for _, d := range []string{"maildrop", "incoming", "active", "deferred", "hold", "corrupt", "defer"} {
+		filepath.WalkDir(filepath.Join(e.QueueDir, d), func(path string, de os.DirEntry, err error) error {
+			if err == nil && !de.IsDir() {
+				info, _ := de.Info()
+				if info != nil {
+					fmt.Fprintf(&b, "%s %v %d\n", strings.TrimPrefix(path, e.QueueDir+"/"), info.Mode(), info.Size())
+				}
+			}
+			return nil
+		})
+	}
+	return b.String()
+}
+
+// QueueEmpty reports whether incoming, active, deferred, hold and
+// maildrop hold no message. A file in incoming/ that cleanup never marked
+// ready (mode & 0700 != 0700, left by a killed cleanup before it answered)
+// is no message and does not count; see QueueIncomplete.
 func (e *Env) QueueEmpty() bool {
 	for _, d := range []string{"maildrop", "incoming", "active", "deferred", "hold"} {
 		n := 0
 		filepath.WalkDir(filepath.Join(e.QueueDir, d), func(path string, de os.DirEntry, err error) error {
 			if err == nil && !de.IsDir() {
+				if info, err := de.Info(); err == nil && d == "incoming" && info.Mode().Perm()&0700 != 0700 {
+					return nil
+				}
 				n++
 			}
 			return nil
@@ -406,4 +429,18 @@ func (e *Env) QueueEmpty() bool {
 		}
 	}
 	return true
+}
+
+// QueueIncomplete counts the files in incoming/ not marked ready.
+func (e *Env) QueueIncomplete() int {
+	n := 0
+	filepath.WalkDir(filepath.Join(e.QueueDir, "incoming"), func(path string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			if info, err := de.Info(); err == nil && info.Mode().Perm()&0700 != 0700 {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
 }

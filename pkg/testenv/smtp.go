@@ -16,10 +16,14 @@ import (
 
 // Conn is a raw SMTP dialogue, line by line, as with telnet.
 type Conn struct {
-	t testing.TB
-	c net.Conn
-	r *bufio.Reader
+	t       testing.TB
+	c       net.Conn
+	r       *bufio.Reader
+	timeout time.Duration // per reply; 0 = 60s
 }
+
+// SetTimeout bounds the wait for each later reply.
+func (c *Conn) SetTimeout(d time.Duration) { c.timeout = d }
 
 // SMTP connects to the instance's SMTP service; the caller reads the
 // banner with Expect(220).
@@ -57,7 +61,11 @@ func (c *Conn) SendRaw(s string) {
 // Reply reads one (possibly multi-line) reply and returns its code and its
 // lines without the code prefix.
 func (c *Conn) Reply() (int, []string, error) {
-	c.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	d := c.timeout
+	if d == 0 {
+		d = 60 * time.Second
+	}
+	c.c.SetReadDeadline(time.Now().Add(d))
 	var lines []string
 	for {
 		line, err := c.r.ReadString('\n')
@@ -139,6 +147,9 @@ func Submit(addr, from string, to []string, body string) (string, error) {
 		return "", err
 	}
 	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		return "", err
+	}
 	id, err := SubmitOn(c, from, to, body)
 	if err != nil {
 		return "", err
@@ -147,11 +158,9 @@ func Submit(addr, from string, to []string, body string) (string, error) {
 	return id, nil
 }
 
-// SubmitOn runs one mail transaction on an open client.
+// SubmitOn runs one mail transaction on an open client (the client says
+// EHLO by itself before its first command).
 func SubmitOn(c *smtp.Client, from string, to []string, body string) (string, error) {
-	if err := c.Hello("localhost"); err != nil {
-		return "", err
-	}
 	if err := c.Mail(from, nil); err != nil {
 		return "", err
 	}
