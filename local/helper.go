@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"sync"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,12 +29,13 @@ const helperFlag = "-deliver-server"
 //	helper -> local: 8-byte job id + one attribute list (dsn, reason,
 //	                 warning...), no descriptors
 const (
-	maxJob       = 128 << 10 // job JSON; the largest real job is about 80 KiB
-	maxReply     = 64 << 10  // one reply's attribute list
-	maxReason    = 4 << 10   // a reason text in a reply
-	maxWarnings  = 8         // warnings in a reply
-	maxWarning   = 1 << 10   // one warning in a reply
-	maxHelperJob = 256       // jobs a helper runs at once; more wait in the socket
+	maxJob       = 128 << 10        // job JSON; the largest a request can make is about 90 KiB
+	maxReply     = 64 << 10         // one reply's attribute list
+	maxReason    = 4 << 10          // a reason text in a reply
+	maxWarnings  = 8                // warnings in a reply
+	maxWarning   = 1 << 10          // one warning in a reply
+	maxHelperJob = 256              // jobs a helper runs at once; more wait in the socket
+	helperDrain  = 30 * time.Second // jobs in hand when local goes away
 	idLen        = 8
 )
 
@@ -54,6 +58,8 @@ func helperMain() int {
 	// The helper runs with a user's uid; without this, that user could
 	// ptrace it and use its socket to local.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Up to 64 helpers idle at once: keep each one's heap small (the
+	// measured CPU cost is in the noise).
 	debug.SetGCPercent(25)
 	if err := serveHelper(uc); err != nil {
 		fmt.Fprintf(os.Stderr, "delivery helper: %v\n", err)
@@ -62,8 +68,11 @@ func helperMain() int {
 	return 0
 }
 
-// serveHelper reads jobs until end of file. Protocol errors end the
-// helper: local then fails its jobs in flight and starts a new one.
+// serveHelper reads jobs until end of file (local closed the socket, or
+// died) or SIGTERM (Pdeathsig: local died), then finishes the jobs in hand
+// for at most helperDrain, so that local's death never cuts a mailbox
+// write short. Protocol errors end the helper: local then fails its jobs
+// in flight and starts a new one.
 func serveHelper(uc *net.UnixConn) error {
 	var (
 		wmu   sync.Mutex
@@ -72,14 +81,27 @@ func serveHelper(uc *net.UnixConn) error {
 		oob   = make([]byte, unix.CmsgSpace(4*4))
 		buf   = make([]byte, idLen+maxJob+1)
 	)
-	defer wg.Wait()
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		uc.SetReadDeadline(time.Now()) // stop taking jobs; replies still go out
+	}()
+	defer func() {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(helperDrain):
+		}
+	}()
 	for {
 		slots <- struct{}{}
 		n, oobn, flags, _, err := uc.ReadMsgUnix(buf, oob)
 		fds := receivedFDs(oob[:oobn])
 		if err != nil || n == 0 {
 			closeFDs(fds)
-			return nil // local closed the socket (or died)
+			return nil
 		}
 		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n < idLen || len(fds) != 1 {
 			closeFDs(fds)
@@ -96,6 +118,7 @@ func serveHelper(uc *net.UnixConn) error {
 			pkt := binary.BigEndian.AppendUint64(make([]byte, 0, 512), id)
 			pkt = append(pkt, ipc.Encode(replyAttrs(r))...)
 			wmu.Lock()
+			uc.SetWriteDeadline(time.Now().Add(helperSendTO))
 			uc.Write(pkt) // an error means local is gone; the read loop sees it
 			wmu.Unlock()
 		}()

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == fakeHelperFlag {
 		os.Exit(fakeHelper(os.Args[2]))
 	}
+	if len(os.Args) > 4 && os.Args[1] == fakeLocalFlag {
+		os.Exit(fakeLocal(os.Args[2], os.Args[3], os.Args[4]))
+	}
 	os.Exit(m.Run())
 }
 

@@ -292,7 +292,10 @@ func (h *helper) start() error {
 	cmd.Stderr = h.errs
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.WaitDelay = helperGrace
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// SIGTERM, not SIGKILL: a helper lets the writes in hand finish
+	// (helper.go, serveHelper) rather than leave half a message and a
+	// stale dot lock behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if os.Geteuid() == 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.id.uid), Gid: uint32(h.id.gid), Groups: []uint32{}}
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -290,6 +292,9 @@ func fakeHelper(mode string) int {
 		uc.Write(append(binary.BigEndian.AppendUint64(nil, id), "dsn=2.0.0\nno end"...))
 	case "exit":
 		return 3
+	case "size":
+		uc.Write(append(binary.BigEndian.AppendUint64(nil, id), ipc.Encode(ipc.Attrs{{Name: "dsn", Value: "2.0.0"},
+			{Name: "reason", Value: strconv.Itoa(n - idLen)}})...))
 	}
 	// Stay until local closes the socket (or a minute has passed: local
 	// must not wait for this helper's answer).
@@ -356,5 +361,124 @@ func TestHelperJobTooLarge(t *testing.T) {
 	}
 	if _, err := os.Stat(j.Path); err == nil {
 		t.Fatal("mailbox written")
+	}
+}
+
+// TestJobSizeBound: the largest job a request can make fits a packet.
+// Every value is at its bound and made of bytes JSON escapes the most.
+func TestJobSizeBound(t *testing.T) {
+	e := newEnv(t, "recipient_delimiter = +\ndefault_privs = nobody\nexport_environment = TZ LANG\n")
+	e.srv.mode = modeServer
+	e.srv.cfg.mailboxCommand = "/usr/bin/procmail -a \"$EXTENSION\""
+	e.srv.pool.args = []string{fakeHelperFlag, "size"}
+	id, off := e.queueFile(t, sample...)
+	junk := func(n int) string { return strings.Repeat("\xff<", n/2) }
+	domain := "@" + junk(200)
+	req := makeRequest(id, off, "alice+"+junk(maxAddress-len("alice+")-len(domain))+domain, junk(maxAddress))
+	for i := range req {
+		switch req[i].Name {
+		case "sender":
+			req[i].Value = junk(maxAddress)
+		case "client_name", "client_address", "client_helo", "client_protocol":
+			req[i].Value = junk(3 * maxEnvValue)
+		}
+	}
+	req = append(req, ipc.Attr{Name: "sasl_method", Value: junk(3 * maxEnvValue)},
+		ipc.Attr{Name: "sasl_username", Value: junk(3 * maxEnvValue)}, ipc.Attr{Name: "sasl_sender", Value: junk(3 * maxEnvValue)})
+	st := e.srv.handle(req)
+	n, err := strconv.Atoi(st.Text)
+	if st.Code != "2.0.0" || err != nil {
+		t.Fatalf("%v", st)
+	}
+	t.Logf("largest job: %d bytes of %d", n, maxJob)
+	if n > maxJob*3/4 {
+		t.Fatalf("largest job %d bytes: too close to maxJob %d", n, maxJob)
+	}
+}
+
+// fakeLocalFlag runs a stand-in local (TestMain) that hands one mbox job
+// to a helper, prints the helper's pid once the job is in its hands, and
+// waits to be killed.
+const fakeLocalFlag = "-fake-local"
+
+func fakeLocal(queueFile, offset, mbox string) int {
+	qf, err := os.Open(queueFile)
+	if err != nil {
+		return 1
+	}
+	off, _ := strconv.ParseInt(offset, 10, 64)
+	j := &job{Kind: kindMbox, User: "alice", Path: mbox, Sender: "sender@example.org", Offset: off,
+		DotLock: true, Fcntl: true, LockAttempts: 30, LockDelay: 100 * time.Millisecond, StaleLock: time.Hour, ChownTo: -1}
+	blob, _ := json.Marshal(j)
+	p := newHelperPool("/proc/self/exe", func(string, ...any) {})
+	go p.deliver(j, blob, qf, os.Geteuid(), os.Getegid())
+	for {
+		p.mu.Lock()
+		var h *helper
+		for _, x := range p.helpers {
+			h = x
+		}
+		p.mu.Unlock()
+		if h != nil && h.inFlight() == 1 {
+			fmt.Println(h.cmd.Process.Pid)
+			select {}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHelperOutlivesLocal kills local (SIGKILL) while its helper waits
+// for a mailbox lock: the helper takes no new job but finishes the one in
+// hand, whole, and then exits.
+func TestHelperOutlivesLocal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: watches the (non-dumpable) helper's descriptors")
+	}
+	e := newEnv(t, "")
+	id, off := e.queueFile(t, sample...)
+	mbox := filepath.Join(e.spool, "alice")
+	lock := mbox + ".lock"
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/proc/self/exe", fakeLocalFlag, e.q.Path("active", id), strconv.FormatInt(off, 10), mbox)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("fake local: %v", err)
+	}
+	// Kill local once the helper holds the job's queue file (a helper
+	// killed before it has read its job loses nothing).
+	qpath := e.q.Path("active", id)
+	waitFor(t, "the helper to take the job", func() bool {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); target == qpath {
+				return true
+			}
+		}
+		return false
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("helper %d gone with local: %v", pid, err)
+	}
+	os.Remove(lock)
+	waitFor(t, "the helper to exit", func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH })
+	got, _ := os.ReadFile(mbox)
+	if c := strings.Count(string(got), "\nSubject: hi\nFrom: x@example.org\n\n>From me\n>From you\nbody\n\n"); c != 1 {
+		t.Fatalf("%d whole messages in %q", c, got)
+	}
+	if _, err := os.Stat(lock); err == nil {
+		t.Fatal("dot lock left behind")
 	}
 }
