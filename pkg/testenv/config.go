@@ -184,7 +184,7 @@ func (l *Layout) Write() error {
 	if err := os.Chmod(l.Dir, 0755); err != nil {
 		return err
 	}
-	if err := os.Chmod(l.MailDir(), 01777); err != nil {
+	if err := os.Chmod(l.MailDir(), 0777|os.ModeSticky); err != nil {
 		return err
 	}
 	// Every process appends to maillog_file itself, whatever its uid.
