@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -129,7 +130,8 @@ func (s *server) runChild(j *job, blob []byte, qf *os.File, uid, gid int) result
 	errOut := &capBuffer{max: maxChildStderr}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.ExtraFiles = []*os.File{qf}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// SIGTERM: the child finishes its write first, as a helper does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if s.euid == 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 	} else if uid != s.euid || gid != os.Getegid() {
@@ -183,6 +185,14 @@ func validCode(c string) bool {
 // childMain is the credentialed child: read the job, deliver, print one
 // attribute list (dsn, reason, warning...) and exit 0.
 func childMain() int {
+	// local died (Pdeathsig): finish the write in hand, within limits.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		time.Sleep(helperDrain)
+		os.Exit(1)
+	}()
 	qf := os.NewFile(3, "queue-file")
 	// The queue file is root's; a mailbox_command must not inherit it.
 	syscall.CloseOnExec(3)

@@ -109,7 +109,8 @@
 // helper is closed, and when all 64 are busy the job runs in a child
 // started for that one delivery (/proc/self/exe -deliver-child: the job
 // on standard input, the queue file as fd 3, the attribute list on
-// standard output), as every delivery did before.
+// standard output), as every delivery did before; it too finishes its
+// write when local dies.
 //
 // Failures. A job the helper never received (the send failed, the helper
 // was already gone) is sent once more to a new helper. A job it received
@@ -146,22 +147,22 @@
 //
 // Measured cost per delivery (200 Maildir deliveries of a small message,
 // as root, `go test -run X -bench Deliver -benchtime 200x -count 5
-// ./local/`, on the shared 2-core VM we develop on, load average 0.5-1.8;
+// ./local/`, on the shared 2-core VM we develop on, load average 0.5-7;
 // CPU as reported by getrusage, local's own and its children's, a helper's
 // start-up included):
 //
 //	mode                            wall per delivery   CPU in child   CPU in local
-//	child per delivery              16-36 ms            17-25 ms       2.2-3.1 ms
-//	helper, one job at a time       1.5-4.8 ms          1.0-1.6 ms     0.35-0.6 ms
+//	child per delivery              16-37 ms            17-30 ms       2.2-3.4 ms
+//	helper, one job at a time       1.5-4.8 ms          1.0-1.8 ms     0.35-0.6 ms
 //	helper, 4 jobs at once          0.85-2.1 ms         0.95-1.6 ms    0.3-0.45 ms
 //	in-process (benchmark only)     0.84-4.0 ms         -              0.55-1.4 ms
 //
 // The wall times swing with the disk: each delivery fsyncs the file and
 // the new/ directory. Starting a helper costs 18-40 ms once; a running
 // helper uses about 8 MB of RSS (3 MB of it private; its heap is kept
-// small with GOGC=25). The helper costs about 0.5 ms of CPU per delivery
+// small with GOGC=25). The helper costs 0.5-1 ms of CPU per delivery
 // over writing in-process (the packet, JSON, a goroutine and two context
-// switches), against 20-25 ms for a process per delivery, whose price on
+// switches), against 17-30 ms for a process per delivery, whose price on
 // this VM is the start of a Go process: fork+exec of /bin/true costs 2.2
 // ms here, of the local binary exiting at once 14-19 ms.
 //
