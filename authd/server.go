@@ -45,7 +45,7 @@ func newServer(c *config.Config, log *maillog.Logger) (*server, error) {
 		s.backends = append(s.backends, &fileBackend{path: p, homeMailbox: homeMailbox})
 	}
 	if v := c.Get("authd_system_users"); v == "" || c.Bool("authd_system_users") {
-		s.backends = append(s.backends, &systemBackend{homeMailbox: homeMailbox})
+		s.backends = append(s.backends, &systemBackend{homeMailbox: homeMailbox, spool: c.Get("mail_spool_directory")})
 	}
 	s.throttle = newThrottle(durationParam(c, "authd_failure_delay", 2*time.Second),
 		durationParam(c, "authd_failure_delay_limit", 15*time.Second))

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 // shadow).
 type systemBackend struct {
 	homeMailbox string
+	spool       string // mail_spool_directory: ending in "/" means a Maildir per user there
 }
 
 func (b *systemBackend) name() string { return "system" }
@@ -30,6 +32,10 @@ func (b *systemBackend) find(username string) (*account, error) {
 	}
 	a := &account{user: auth.User{Username: u.Name, UID: u.UID, GID: u.GID, Home: u.Home,
 		Maildir: maildirOf(u.Home, b.homeMailbox)}}
+	if b.homeMailbox == "" && strings.HasSuffix(b.spool, "/") {
+		// local delivers to the spool's per-user Maildir in that case; serve the same one.
+		a.user.Maildir = filepath.Join(b.spool, u.Name) + "/"
+	}
 	hash, err := passwdField(u.Name)
 	if err != nil {
 		return nil, err

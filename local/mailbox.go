@@ -74,6 +74,17 @@ func (s *server) mailbox(rc *rcpt, u *account, qf *os.File) dsn.Status {
 		if s.cfg.deliveredFile {
 			j.Prepend = append(j.Prepend, delivered)
 		}
+	case hm == "" && strings.HasSuffix(s.cfg.spoolDir, "/"):
+		// mail_spool_directory ending in "/": a Maildir per user in the spool, as Postfix.
+		j.Kind = kindMaildir
+		j.Path = filepath.Join(s.cfg.spoolDir, u.Name) + "/"
+		uid, gid, _ = s.spoolIdentity(u)
+		if uid == 0 {
+			uid, gid = u.UID, u.GID
+		}
+		if s.cfg.deliveredFile {
+			j.Prepend = append(j.Prepend, delivered)
+		}
 	default:
 		j.Kind = kindMbox
 		j.DotLock, j.Fcntl = s.cfg.dotLock, s.cfg.fcntl

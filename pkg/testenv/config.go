@@ -157,13 +157,14 @@ func (l *Layout) MasterCFText() string {
 	}
 	line("local          unix  -       n       n       -       -       local")
 	if has("authd") {
-		line("authd          unix  -       n       n       -       -       authd")
+		line("auth           unix  -       n       n       -       -       authd")
 	}
 	if l.POP3Addr != "" && has("pop3d") {
-		line("%-14s inet  n       -       n       -       -       pop3d", l.POP3Addr)
+		// unpriv = n: pop3d and imapd must start as root to serve each user as that user.
+		line("%-14s inet  n       n       n       -       -       pop3d", l.POP3Addr)
 	}
 	if l.IMAPAddr != "" && has("imapd") {
-		line("%-14s inet  n       -       n       -       -       imapd", l.IMAPAddr)
+		line("%-14s inet  n       n       n       -       -       imapd", l.IMAPAddr)
 	}
 	if l.MasterCF != "" {
 		b.WriteString(strings.TrimRight(l.MasterCF, "\n") + "\n")
