@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"postern/pkg/addr"
 	"postern/pkg/queue"
 )
 
@@ -101,12 +100,12 @@ func (c *conn) envRecord(typ byte, data []byte) bool {
 			c.s.log.Warn("%s: message rejected: multiple envelope sender records", c.id)
 			return false
 		}
-		e.sender, e.haveSndr = addr.Canonical(string(data), c.s.myorigin), true
+		e.sender, e.haveSndr = c.rewriteSender(string(data)), true
 	case queue.RecOrig:
 		e.pend.orig = string(data)
 	case queue.RecRcpt:
-		if r, ok := c.recipient(data); ok && c.errs == 0 {
-			e.rcpts = append(e.rcpts, r)
+		if rs := c.recipients(data); c.errs == 0 {
+			e.rcpts = append(e.rcpts, rs...)
 		}
 	default:
 		c.s.log.Warn("%s: message rejected: unexpected record type %q in envelope", c.id, typ)
@@ -153,9 +152,10 @@ func (c *conn) attrRecord(data []byte, extracted bool) bool {
 	return true
 }
 
-// recipient completes the pending O/attributes with an R and applies canonicalisation and
-// duplicate elimination. ok=false means the recipient is a duplicate.
-func (c *conn) recipient(data []byte) (rcpt, bool) {
+// recipients completes the pending O/attributes with an R: canonical form, canonical
+// tables, virtual alias expansion, then duplicate elimination. Every address of an
+// expansion keeps the original recipient (O) as received. Duplicates are left out.
+func (c *conn) recipients(data []byte) []rcpt {
 	e := &c.env
 	r := e.pend
 	e.pend = rcpt{}
@@ -166,20 +166,24 @@ func (c *conn) recipient(data []byte) (rcpt, bool) {
 	if final == "" { // as trivial-rewrite: an empty recipient is the postmaster alias
 		final = c.s.emptyRcpt
 	}
-	r.addr = addr.Canonical(final, c.s.myorigin)
-	k := dupKey{r.dsnOrig, r.notify, strings.ToLower(r.orig), strings.ToLower(r.addr)}
-	if _, dup := e.seen[k]; dup {
-		return r, false
-	}
-	// Like Postfix's been_here table: past the limit new keys are not remembered, so later
-	// duplicates of them pass.
-	if len(e.seen) < c.s.dupLimit {
-		if e.seen == nil {
-			e.seen = make(map[dupKey]struct{})
+	var out []rcpt
+	for _, a := range c.rewriteRecipient(final) {
+		r.addr = a
+		k := dupKey{r.dsnOrig, r.notify, strings.ToLower(r.orig), strings.ToLower(r.addr)}
+		if _, dup := e.seen[k]; dup {
+			continue
 		}
-		e.seen[k] = struct{}{}
+		// Like Postfix's been_here table: past the limit new keys are not remembered, so
+		// later duplicates of them pass.
+		if len(e.seen) < c.s.dupLimit {
+			if e.seen == nil {
+				e.seen = make(map[dupKey]struct{})
+			}
+			e.seen[k] = struct{}{}
+		}
+		out = append(out, r)
 	}
-	return r, true
+	return out
 }
 
 // writeRecipient stores one recipient with its attributes.

@@ -21,11 +21,14 @@ const (
 	seenResent // any Resent- header
 )
 
-// addressHeaders are canonicalised in local context (lower-case names).
-var addressHeaders = map[string]bool{
-	"from": true, "to": true, "cc": true, "bcc": true, "reply-to": true, "sender": true,
-	"resent-from": true, "resent-to": true, "resent-cc": true, "resent-bcc": true,
-	"resent-reply-to": true, "resent-sender": true, "errors-to": true, "return-receipt-to": true,
+// addressHeaders are canonicalised in local context (lower-case names), with the
+// canonical_classes class each belongs to (Postfix's header_opts).
+var addressHeaders = map[string]int{
+	"from": classHdrSender, "sender": classHdrSender, "errors-to": classHdrSender,
+	"return-receipt-to": classHdrSender, "resent-from": classHdrSender, "resent-sender": classHdrSender,
+	"to": classHdrRcpt, "cc": classHdrRcpt, "bcc": classHdrRcpt, "reply-to": classHdrRcpt,
+	"resent-to": classHdrRcpt, "resent-cc": classHdrRcpt, "resent-bcc": classHdrRcpt,
+	"resent-reply-to": classHdrRcpt, "apparently-to": classHdrRcpt,
 }
 
 type headers struct {
@@ -186,8 +189,10 @@ func (c *conn) flushHeader() {
 	if c.s.dropHeaders[string(name)] {
 		return
 	}
-	if c.env.localHdrs && addressHeaders[string(name)] && c.s.myorigin != "" {
-		if v, ok := qualifyBare(string(h.cur[h.curName+1:]), c.s.myorigin); ok {
+	if class := addressHeaders[string(name)]; c.env.localHdrs && class != 0 {
+		if v, ok := rewriteSimple(string(h.cur[h.curName+1:]), func(a string) string {
+			return c.rewriteHeaderAddr(a, class)
+		}); ok {
 			c.out.lineString(string(h.cur[:h.curName]) + ": " + v)
 			return
 		}
@@ -297,12 +302,13 @@ func phrase(s string) string {
 	return b.String()
 }
 
-// qualifyBare rewrites an address header value made only of simple addresses (comma
-// separated, no display names, comments, quotes, groups or routes) when at least one of
-// them is a bare "user": that one becomes user@myorigin. Anything more complicated is left
-// alone: a wrong rewrite of a header is worse than a missing one, and the envelope (which
-// decides delivery) is always canonicalised.
-func qualifyBare(value, origin string) (string, bool) {
+// rewriteSimple rewrites an address header value made only of simple addresses (comma
+// separated, no display names, comments, quotes, groups or routes) with fn (canonical form:
+// bare "user" becomes user@myorigin; then the canonical tables). ok is false when nothing
+// changed or the value is anything more complicated, which is left alone: a wrong rewrite
+// of a header is worse than a missing one, and the envelope (which decides delivery) is
+// always rewritten.
+func rewriteSimple(value string, fn func(string) string) (string, bool) {
 	items := strings.Split(strings.ReplaceAll(value, "\n", ""), ",")
 	changed := false
 	for i, it := range items {
@@ -311,9 +317,8 @@ func qualifyBare(value, origin string) (string, bool) {
 		if it == "" || !simpleAddr(it) || at == 0 || at == len(it)-1 || strings.Count(it, "@") > 1 {
 			return "", false
 		}
-		if at < 0 {
-			it += "@" + origin
-			changed = true
+		if r := fn(it); r != it && r != "" {
+			it, changed = r, true
 		}
 		items[i] = it
 	}

@@ -38,6 +38,7 @@ type server struct {
 	replaceCR   bool
 	timeout     time.Duration
 	trigger     *trigger
+	rw          *rewriter
 }
 
 func newServer(cfg *config.Config, log *maillog.Logger, verbose bool) (*server, error) {
@@ -75,6 +76,12 @@ func newServer(cfg *config.Config, log *maillog.Logger, verbose bool) (*server, 
 	for _, h := range cfg.List("message_drop_headers") {
 		s.dropHeaders[strings.ToLower(h)] = true
 	}
+	rw, err := newRewriter(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.rw = rw
+	s.emptyRcpt = rw.canon.Address(s.emptyRcpt)
 	s.trigger = newTrigger(filepath.Join(qdir, "public", "qmgr"), cfg.Duration("trigger_timeout"))
 	return s, nil
 }
@@ -82,7 +89,8 @@ func newServer(cfg *config.Config, log *maillog.Logger, verbose bool) (*server, 
 // Error classes, as Postfix's CLEANUP_STAT_*; the reply is that of the first set bit in
 // replyTable order.
 const (
-	errBad = 1 << iota
+	errDefer = 1 << iota // alias expansion limits: the reason is the whole reply
+	errBad
 	errRcpt
 	errHops
 	errSize
@@ -94,6 +102,7 @@ var replyTable = []struct {
 	code, dsn string
 	text      string
 }{
+	{errDefer, "451", "4.6.0", "Alias expansion error"},
 	{errBad, "451", "4.3.0", "internal protocol error"},
 	{errRcpt, "550", "5.1.0", "no recipients specified"},
 	{errHops, "554", "5.4.0", "too many hops"},
@@ -104,7 +113,13 @@ var replyTable = []struct {
 func failure(errs int) ipc.Attrs {
 	for _, r := range replyTable {
 		if errs&r.bit != 0 {
-			return ipc.Attrs{{Name: "status", Value: r.code}, {Name: "dsn", Value: r.dsn}, {Name: "reason", Value: r.text}}
+			a := ipc.Attrs{{Name: "status", Value: r.code}, {Name: "dsn", Value: r.dsn}, {Name: "reason", Value: r.text}}
+			if r.bit == errDefer {
+				// As Postfix's smtpd for CLEANUP_STAT_DEFER with a reason: the client
+				// shows "CODE DSN REASON", without the "Error: " of the other failures.
+				a = append(a, ipc.Attr{Name: "reason_verbatim", Value: "1"})
+			}
+			return a
 		}
 	}
 	return nil
@@ -271,8 +286,10 @@ func (c *conn) run(rr *queue.RecordReader) error {
 			case queue.RecOrig:
 				c.env.pend.orig = string(data)
 			case queue.RecRcpt:
-				if r, ok := c.recipient(data); ok && c.errs == 0 {
-					c.writeRecipient(r)
+				for _, r := range c.recipients(data) {
+					if c.errs == 0 {
+						c.writeRecipient(r)
+					}
 				}
 			default:
 				c.s.log.Warn("%s: message rejected: unexpected record type %q in extracted segment", c.id, typ)

@@ -32,7 +32,7 @@ func newTestEnv(t testing.TB, extra string) *testEnv {
 		t.Fatal(err)
 	}
 	cfg, err := config.Parse(strings.NewReader("queue_directory = " + qdir +
-		"\nmyhostname = mail.example.com\nmyorigin = example.org\n" + extra))
+		"\nmyhostname = mail.example.com\nmyorigin = example.org\ncompatibility_level = 3.6\n" + extra))
 	if err != nil {
 		t.Fatal(err)
 	}
