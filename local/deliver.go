@@ -125,6 +125,7 @@ type server struct {
 	// uses (§6.2) and report whether they handled the recipient.
 	aliases    func(r *rcpt) (dsn.Status, bool)
 	dotforward func(r *rcpt, u *account) (dsn.Status, bool)
+	xc         *expandConfig // their settings (alias.go)
 }
 
 func newServer(c *config.Config, l *maillog.Logger) (*server, error) {
@@ -135,6 +136,7 @@ func newServer(c *config.Config, l *maillog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: l, queue: queue.New(cfg.queueDir), euid: os.Geteuid(),
 		exe: "/proc/self/exe", now: time.Now}
 	s.pool = newHelperPool(s.exe, func(format string, a ...any) { l.Warn(format, a...) })
+	s.initExpansion(c)
 	return s, nil
 }
 
@@ -152,6 +154,12 @@ type request struct {
 	SASLMethod         string
 	SASLUser           string
 	SASLSender         string
+
+	// Set during delivery, for alias and .forward expansion (expand.go).
+	qf     *os.File
+	loop   map[string]bool // Delivered-To values of the message
+	start  time.Time
+	logged bool // the expansion logged its own per-destination lines
 }
 
 // maxAddress bounds addresses taken from a request; longer ones are refused.
@@ -268,12 +276,16 @@ func (s *server) handle(a ipc.Attrs) (st dsn.Status) {
 		return dsn.Defer("4.3.0", "malformed delivery request")
 	}
 	start := s.now()
+	r.start = start
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("%s: internal error delivering to %s: %v", r.QueueID, printable(trunc(r.Recipient)), p)
 			st = dsn.Defer("4.3.0", "internal error")
+			r.logged = false
 		}
-		logDelivery(s.log, r, start, s.now(), st)
+		if !r.logged {
+			logDelivery(s.log, r, start, s.now(), st)
+		}
 	}()
 	f, err := s.openQueueFile(r)
 	if err != nil {

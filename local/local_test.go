@@ -86,7 +86,7 @@ func newEnv(t testing.TB, maincf string) *testEnv {
 	t.Cleanup(func() { passwd.File = old })
 
 	cf := "queue_directory = " + e.q.Dir + "\nmail_spool_directory = " + e.spool +
-		"\nmaillog_file = " + e.logFile + "\ndeliver_lock_delay = 1s\n" + maincf
+		"\nmaillog_file = " + e.logFile + "\ndeliver_lock_delay = 1s\nalias_maps =\n" + maincf
 	c, err := config.Parse(strings.NewReader(cf))
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,11 @@ func (s *server) mailbox(rc *rcpt, u *account, qf *os.File) dsn.Status {
 	if s.cfg.origRecipient && r.Orig != "" {
 		j.Prepend = append(j.Prepend, "X-Original-To: "+printable(r.Orig))
 	}
-	delivered := "Delivered-To: " + printable(rc.Addr)
+	dt := rc.Addr
+	if rc.Delivered != "" {
+		dt = rc.Delivered
+	}
+	delivered := "Delivered-To: " + printable(dt)
 	uid, gid := u.UID, u.GID
 
 	switch hm := s.cfg.homeMailbox; {

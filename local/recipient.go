@@ -22,6 +22,10 @@ type rcpt struct {
 	Domain string
 	User   string // Local without the extension
 	Ext    string // address extension ($EXTENSION)
+
+	// Delivered is the Delivered-To value when it is not Addr: with
+	// frozen_delivered_to, the recipient of the request (expand.go).
+	Delivered string
 }
 
 // account is the passwd entry a delivery runs as.
@@ -48,6 +52,7 @@ func (s *server) deliver(r *request, qf *os.File) dsn.Status {
 	if seen[strings.ToLower(rc.Addr)] {
 		return dsn.Bounce("5.4.6", "mail forwarding loop for %s", rc.Addr)
 	}
+	r.qf, r.loop = qf, seen
 
 	if s.aliases != nil {
 		if st, ok := s.aliases(rc); ok {
