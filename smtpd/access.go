@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"postern/pkg/addr"
-	"postern/pkg/passwd"
 )
 
 // netList is a parsed address-pattern list such as mynetworks: CIDR blocks, bare addresses,
@@ -218,14 +217,26 @@ func (p *policy) isLocalDomain(domain string) bool {
 	return addr.DomainIn(domain, p.mydestination)
 }
 
-// authorized tells whether canonical recipient rcpt may be accepted from anybody.
-func (p *policy) authorized(rcpt string) bool {
+// isVirtualAliasDomain tells whether domain is in virtual_alias_domains (and not local:
+// trivial-rewrite gives the local class precedence).
+func (p *policy) isVirtualAliasDomain(domain string) (bool, error) {
+	if p.virtualAliasDomains.Len() == 0 {
+		return false, nil
+	}
+	return p.virtualAliasDomains.Match(domain)
+}
+
+// authorized tells whether canonical recipient rcpt may be accepted from anybody. err is a
+// table (virtual_alias_domains) that could not answer.
+func (p *policy) authorized(rcpt string) (bool, error) {
 	local, domain := addr.Split(rcpt)
 	if hasRouting(local) {
-		return false
+		return false, nil
 	}
-	return p.isLocalDomain(domain) || addr.DomainIn(domain, p.virtualAliasDomains) ||
-		addr.DomainIn(domain, p.relayDomains)
+	if p.isLocalDomain(domain) || addr.DomainIn(domain, p.relayDomains) {
+		return true, nil
+	}
+	return p.isVirtualAliasDomain(domain)
 }
 
 // recipient check results
@@ -309,15 +320,21 @@ func (c *rcptCheck) eval(r, list string) (verdict, *replyErr) {
 	case "permit_sasl_authenticated":
 		// No SASL yet: never authenticated.
 	case "permit_auth_destination":
-		if p.authorized(c.canonical) {
+		if ok, err := p.authorized(c.canonical); err != nil {
+			return vReject, c.lookupFailure(err)
+		} else if ok {
 			return vPermit, nil
 		}
 	case "reject_unauth_destination", "check_relay_domains":
-		if !p.authorized(c.canonical) {
+		if ok, err := p.authorized(c.canonical); err != nil {
+			return vReject, c.lookupFailure(err)
+		} else if !ok {
 			return vReject, &replyErr{code: p.relayCode, dsn: "5.7.1", text: fmt.Sprintf("<%s>: Relay access denied", c.rcpt)}
 		}
 	case "defer_unauth_destination":
-		if !p.authorized(c.canonical) {
+		if ok, err := p.authorized(c.canonical); err != nil {
+			return vReject, c.lookupFailure(err)
+		} else if !ok {
 			return vReject, &replyErr{code: p.relayCode - 100, dsn: "4.7.1", text: fmt.Sprintf("<%s>: Relay access denied", c.rcpt)}
 		}
 	case "reject_unlisted_recipient", "check_recipient_maps":
@@ -345,57 +362,63 @@ func (c *rcptCheck) subject(list string) string {
 	return fmt.Sprintf("<%s>: Recipient address", c.rcpt)
 }
 
-// unlisted rejects a recipient in a local domain that local_recipient_maps does not know.
+// lookupFailure is the reply for a table that could not answer; the table's complaint is
+// logged.
+func (c *rcptCheck) lookupFailure(err error) *replyErr {
+	c.s.srv.log.Warn("%v", err)
+	return &replyErr{code: 451, dsn: "4.3.0", text: fmt.Sprintf("<%s>: Temporary lookup failure", c.rcpt)}
+}
+
+// unlisted is smtpd_reject_unlisted_recipient, as Postfix's check_rcpt_maps: an address
+// that recipient_canonical_maps, canonical_maps or virtual_alias_maps knows is accepted;
+// otherwise a recipient in a local domain must be in local_recipient_maps (postmaster,
+// MAILER-DAEMON and the double-bounce name always are), and a recipient in a virtual alias
+// domain is unknown. Lookups use cleanup's key order (pkg/rewrite), so user+ext falls back
+// to user, and a wildcard @domain entry makes every address of the domain known.
 func (c *rcptCheck) unlisted() *replyErr {
 	p := c.s.srv.policy
 	local, domain := addr.Split(c.canonical)
-	if hasRouting(local) || !p.isLocalDomain(domain) || len(p.localMaps) == 0 {
+	if hasRouting(local) || domain == "" {
 		return nil
 	}
-	known, err := p.localKnown(local)
-	if err != nil {
-		c.s.srv.log.Warn("%v", err)
-		return &replyErr{code: 451, dsn: "4.3.0", text: fmt.Sprintf("<%s>: Temporary lookup failure", c.rcpt)}
+	isLocal := p.isLocalDomain(domain)
+	isAlias := false
+	if !isLocal {
+		var err error
+		if isAlias, err = p.isVirtualAliasDomain(domain); err != nil {
+			return c.lookupFailure(err)
+		}
 	}
-	if known {
+	if !isLocal && !isAlias {
+		return nil
+	}
+	if isLocal && p.localMaps == nil {
+		return nil
+	}
+	for _, f := range p.knownMaps {
+		_, _, found, err := f.Find(c.canonical)
+		if err != nil {
+			return c.lookupFailure(err)
+		}
+		if found {
+			return nil
+		}
+	}
+	if isAlias {
+		return &replyErr{code: p.unknownVirtualCode, dsn: "5.1.1",
+			text: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in virtual alias table", c.rcpt)}
+	}
+	switch strings.ToLower(local) {
+	case "postmaster", "mailer-daemon", p.doubleBounce:
+		return nil
+	}
+	_, _, found, err := p.localMaps.Find(c.canonical)
+	if err != nil {
+		return c.lookupFailure(err)
+	}
+	if found {
 		return nil
 	}
 	return &replyErr{code: p.unknownLocalCode, dsn: "5.1.1",
 		text: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", c.rcpt)}
 }
-
-// localKnown looks a local part up in local_recipient_maps: user+ext, then user.
-func (p *policy) localKnown(local string) (bool, error) {
-	local = strings.ToLower(local)
-	keys := []string{local}
-	if u, ext := addr.Extension(local, p.delimiter); ext != "" {
-		keys = append(keys, u)
-	}
-	for _, k := range keys {
-		switch k {
-		case "postmaster", "mailer-daemon", p.doubleBounce:
-			return true, nil
-		}
-	}
-	for _, m := range p.localMaps {
-		for _, k := range keys {
-			switch {
-			case strings.HasSuffix(m, "passwd.byname"):
-				if _, err := passwd.Lookup(k); err == nil {
-					return true, nil
-				}
-			case p.aliasMaps[m]:
-				if aliasKnown(k) {
-					return true, nil
-				}
-			default:
-				return false, fmt.Errorf("local_recipient_maps: table %s is not supported", m)
-			}
-		}
-	}
-	return false, nil
-}
-
-// aliasKnown tells whether user is a key of alias_maps.
-// TODO(aliases): look the key up in $alias_maps once pkg/table exists.
-func aliasKnown(user string) bool { return false }

@@ -11,12 +11,29 @@
 // and ORCPT, DATA or BDAT, RSET, NOOP, VRFY, QUIT. Recipients are checked when RCPT arrives
 // (smtpd_delay_reject = yes): smtpd_client_restrictions, smtpd_helo_restrictions,
 // smtpd_sender_restrictions, smtpd_relay_restrictions and smtpd_recipient_restrictions are
-// evaluated in that order, a permit ending only its own list; then a recipient in a local
-// domain must be known to local_recipient_maps (smtpd_reject_unlisted_recipient). Supported
+// evaluated in that order, a permit ending only its own list; then the unlisted-recipient
+// check (smtpd_reject_unlisted_recipient, as Postfix's check_rcpt_maps): an address that
+// recipient_canonical_maps, canonical_maps or virtual_alias_maps knows is accepted; a
+// recipient in a local domain ($mydestination, address literals of $inet_interfaces) must be
+// in local_recipient_maps (postmaster, MAILER-DAEMON and $double_bounce_sender always are),
+// and a recipient in a virtual alias domain that virtual_alias_maps does not know is
+// rejected with "550 5.1.1 <r>: Recipient address rejected: User unknown in virtual alias
+// table". Lookups use cleanup's key order (package postern/pkg/rewrite: user+ext@domain,
+// user@domain, user+ext and user for local domains, @domain), so user+ext falls back to
+// user and a wildcard @domain entry makes the whole domain known. A table that cannot
+// answer gives "451 4.3.0 <r>: Temporary lookup failure", never a 5xx. Tables are opened
+// once; a table rebuilt with postmap is picked up within a second, without a restart.
+// virtual_alias_domains (default $virtual_alias_maps) is a domain list whose type:table
+// items match a domain that is a bare key of the table; its domains are authorized
+// destinations. Supported
 // restrictions: permit, reject, defer, dunno, defer_if_permit, permit_mynetworks,
 // permit_sasl_authenticated (never true: no SASL yet), permit_auth_destination,
 // reject_unauth_destination, defer_unauth_destination, reject_unlisted_recipient. Any other
 // name is logged and answered "451 4.3.5 Server configuration error".
+//
+// When cleanup refuses a message, the reply is "CODE DSN Error: REASON" ("451 4.3.0 Error:
+// queue file write error"), or "CODE DSN REASON" when cleanup marks the reason as the whole
+// reply (reason_verbatim=1: "451 4.6.0 Alias expansion error").
 //
 // At the first accepted recipient smtpd connects to the cleanup service
 // (public/cleanup) and streams the envelope to it; at DATA it sends its Received: header and
@@ -53,9 +70,9 @@
 //   - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are accepted but not yet passed to cleanup.
 //   - The junk command limit, smtpd_forbid_bare_newline, reject footers and the pipelining
 //     checks are not implemented; VRFY does not look the address up.
-//   - Table lookups (type:table) in restrictions and in mynetworks are not supported yet;
-//     local_recipient_maps knows passwd.byname and treats $alias_maps through a hook that
-//     knows no aliases yet; other tables there give "451 4.3.0 Temporary lookup failure".
+//   - Table lookups (type:table) in restrictions (check_*_access), in mynetworks,
+//     mydestination and relay_domains are not supported yet; virtual_mailbox_domains and
+//     relay_recipient_maps are not checked.
 //
 // # Security
 //
@@ -91,9 +108,14 @@
 //	smtpd_relay_restrictions (permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination)
 //	smtpd_recipient_restrictions (empty)
 //	mynetworks (from mynetworks_style), mydestination, inet_interfaces, proxy_interfaces,
-//	virtual_alias_domains, relay_domains
+//	relay_domains
+//	virtual_alias_domains ($virtual_alias_maps), virtual_alias_maps ($virtual_maps, empty)
+//	canonical_maps, recipient_canonical_maps (empty)
+//	unknown_virtual_alias_reject_code (550)
+//	mydomain, append_dot_mydomain (yes below compatibility_level 1): canonical form
 //	relay_domains_reject_code (554), reject_code (554), defer_code (450)
-//	smtpd_reject_unlisted_recipient (yes), local_recipient_maps, unknown_local_recipient_reject_code (550)
+//	smtpd_reject_unlisted_recipient (yes), unknown_local_recipient_reject_code (550)
+//	local_recipient_maps (proxy:unix:passwd.byname $alias_maps; empty: no check)
 //	recipient_delimiter (empty), double_bounce_sender (double-bounce)
 //	local_header_rewrite_clients (permit_inet_interfaces): rewrite_context=local for these
 //	queue_directory: where public/cleanup is

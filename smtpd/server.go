@@ -14,6 +14,7 @@ import (
 
 	"postern/pkg/config"
 	"postern/pkg/maillog"
+	"postern/pkg/rewrite"
 )
 
 // server holds what every session needs, read once from main.cf at start.
@@ -45,15 +46,17 @@ type policy struct {
 	mynetworks          *netList
 	localAddrs          []netip.Addr
 	mydestination       []string
-	virtualAliasDomains []string
+	virtualAliasDomains *rewrite.DomainList
 	relayDomains        []string
 	relayCode           int
 	rejectCode          int
 	deferCode           int
 	unknownLocalCode    int
 	rejectUnlisted      bool
-	localMaps           []string
-	aliasMaps           map[string]bool
+	unknownVirtualCode  int
+	localMaps           *rewrite.Finder   // local_recipient_maps; nil: no check
+	knownMaps           []*rewrite.Finder // recipient_canonical_maps, canonical_maps, virtual_alias_maps
+	canon               rewrite.Canon
 	delimiter           string
 	doubleBounce        string
 	rewriteLocal        []string // local_header_rewrite_clients
@@ -90,22 +93,22 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 	p := &policy{
 		lists:               map[string][]string{},
 		mydestination:       cfg.List("mydestination"),
-		virtualAliasDomains: cfg.List("virtual_alias_domains"),
 		relayDomains:        cfg.List("relay_domains"),
 		relayCode:           int(cfg.Int("relay_domains_reject_code")),
 		rejectCode:          int(cfg.Int("reject_code")),
 		deferCode:           int(cfg.Int("defer_code")),
 		unknownLocalCode:    int(cfg.Int("unknown_local_recipient_reject_code")),
 		rejectUnlisted:      cfg.Bool("smtpd_reject_unlisted_recipient"),
-		localMaps:           cfg.List("local_recipient_maps"),
-		aliasMaps:           map[string]bool{},
+		unknownVirtualCode:  int(cfg.Int("unknown_virtual_alias_reject_code")),
+		canon: rewrite.Canon{MyOrigin: s.myorigin, MyDomain: cfg.Get("mydomain"),
+			AppendDot: cfg.Bool("append_dot_mydomain")},
 		delimiter:           cfg.Get("recipient_delimiter"),
 		doubleBounce:        strings.ToLower(cfg.Get("double_bounce_sender")),
 		rewriteLocal:        cfg.List("local_header_rewrite_clients"),
 		localAddrs:          localAddrs(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")),
 	}
-	for _, m := range cfg.List("alias_maps") {
-		p.aliasMaps[m] = true
+	if err := p.openTables(cfg, log); err != nil {
+		return nil, err
 	}
 	working := false
 	for _, name := range rcptLists {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"postern/pkg/addr"
 )
 
 // session is one go-smtp session: it starts at the first HELO/EHLO (go-smtp's rule; the wire
@@ -111,7 +110,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if s.srv.rcptLimit > 0 && len(s.rcpts) >= s.srv.rcptLimit {
 		return reply(452, "4.5.3", "Error: too many recipients")
 	}
-	canon := addr.Canonical(to, s.srv.myorigin)
+	canon := s.srv.policy.canon.Address(to)
 	chk := &rcptCheck{s: s, rcpt: to, canonical: canon}
 	if e := chk.run(); e != nil {
 		id := "NOQUEUE"
@@ -174,7 +173,7 @@ func (s *session) writeEnvelope() {
 		}
 		s.cl.rec('A', []byte(a[0]+"="+a[1]))
 	}
-	s.cl.rec('S', []byte(addr.Canonical(s.from, s.srv.myorigin)))
+	s.cl.rec('S', []byte(s.srv.policy.canon.Address(s.from)))
 }
 
 // rewriteLocal applies local_header_rewrite_clients.
@@ -241,6 +240,9 @@ func (s *session) Data(r io.Reader) error {
 	reason := res.Get("reason")
 	if reason == "" {
 		reason = "queue file write error"
+	}
+	if res.Get("reason_verbatim") == "1" { // e.g. "451 4.6.0 Alias expansion error"
+		return reply(code, dsn, "%s", reason)
 	}
 	return reply(code, dsn, "Error: %s", reason)
 }

@@ -27,6 +27,7 @@ type fakeCleanup struct {
 	msgs    []*gotMsg // completed (ended with E)
 	dropped int       // streams that ended without E
 	status  string    // reply status, "0" by default
+	reply   ipc.Attrs // the rest of a failure reply; dsn 5.3.4 "message file too big" when nil
 	ln      net.Listener
 }
 
@@ -89,10 +90,12 @@ func (f *fakeCleanup) serve(c net.Conn) {
 	}
 	f.mu.Lock()
 	f.msgs = append(f.msgs, m)
-	st := f.status
+	st, rest := f.status, f.reply
 	f.mu.Unlock()
 	a := ipc.Attrs{{Name: "status", Value: st}}
-	if st != "0" {
+	if st != "0" && rest != nil {
+		a = append(a, rest...)
+	} else if st != "0" {
 		a = append(a, ipc.Attr{Name: "dsn", Value: "5.3.4"}, ipc.Attr{Name: "reason", Value: "message file too big"})
 	}
 	ipc.Write(c, a)
@@ -141,6 +144,10 @@ func newTestServer(t testing.TB, extra string) *env {
 	qdir := filepath.Join(dir, "q")
 	pw := filepath.Join(dir, "passwd")
 	os.WriteFile(pw, []byte("root:x:0:0:root:/root:/bin/sh\nfmaster:x:1001:1001:F Master:/home/fmaster:/bin/sh\n"), 0644)
+	// texthash: reads the aliases file as postmap source ("name: value" keeps the colon
+	// in the key), so the test table is written in postmap form.
+	aliases := filepath.Join(dir, "aliases")
+	os.WriteFile(aliases, []byte("webmaster fmaster\nsysadmin root\n"), 0644)
 	old := passwd.File
 	passwd.File = pw
 	t.Cleanup(func() { passwd.File = old })
@@ -155,10 +162,10 @@ myhostname = vm.example
 mydomain = example
 queue_directory = %s
 maillog_file = %s
-alias_maps = hash:/etc/aliases
+alias_maps = texthash:%s
 smtpd_error_sleep_time = 0
 inet_interfaces = loopback-only
-%s`, qdir, filepath.Join(dir, "maillog"), extra)
+%s`, qdir, filepath.Join(dir, "maillog"), aliases, extra)
 	cfg, err := config.Parse(strings.NewReader(main))
 	if err != nil {
 		t.Fatal(err)
