@@ -91,21 +91,21 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 		s.discardEhlo[strings.ToUpper(k)] = true
 	}
 	p := &policy{
-		lists:               map[string][]string{},
-		mydestination:       cfg.List("mydestination"),
-		relayDomains:        cfg.List("relay_domains"),
-		relayCode:           int(cfg.Int("relay_domains_reject_code")),
-		rejectCode:          int(cfg.Int("reject_code")),
-		deferCode:           int(cfg.Int("defer_code")),
-		unknownLocalCode:    int(cfg.Int("unknown_local_recipient_reject_code")),
-		rejectUnlisted:      cfg.Bool("smtpd_reject_unlisted_recipient"),
-		unknownVirtualCode:  int(cfg.Int("unknown_virtual_alias_reject_code")),
+		lists:              map[string][]string{},
+		mydestination:      cfg.List("mydestination"),
+		relayDomains:       cfg.List("relay_domains"),
+		relayCode:          int(cfg.Int("relay_domains_reject_code")),
+		rejectCode:         int(cfg.Int("reject_code")),
+		deferCode:          int(cfg.Int("defer_code")),
+		unknownLocalCode:   int(cfg.Int("unknown_local_recipient_reject_code")),
+		rejectUnlisted:     cfg.Bool("smtpd_reject_unlisted_recipient"),
+		unknownVirtualCode: int(cfg.Int("unknown_virtual_alias_reject_code")),
 		canon: rewrite.Canon{MyOrigin: s.myorigin, MyDomain: cfg.Get("mydomain"),
 			AppendDot: cfg.Bool("append_dot_mydomain")},
-		delimiter:           cfg.Get("recipient_delimiter"),
-		doubleBounce:        strings.ToLower(cfg.Get("double_bounce_sender")),
-		rewriteLocal:        cfg.List("local_header_rewrite_clients"),
-		localAddrs:          localAddrs(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")),
+		delimiter:    cfg.Get("recipient_delimiter"),
+		doubleBounce: strings.ToLower(cfg.Get("double_bounce_sender")),
+		rewriteLocal: cfg.List("local_header_rewrite_clients"),
+		localAddrs:   localAddrs(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")),
 	}
 	if err := p.openTables(cfg, log); err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-
 )
 
 // session is one go-smtp session: it starts at the first HELO/EHLO (go-smtp's rule; the wire
