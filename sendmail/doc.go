@@ -23,6 +23,18 @@
 //
 // Invoked as mailq it behaves as sendmail -bp, as newaliases as sendmail -bi.
 //
+// With -bs sendmail speaks SMTP on standard input and output as the invoking user, for
+// programs that submit that way. Postfix runs smtpd stand-alone for this; Postern has a
+// small responder of its own with smtpd's reply texts: HELO, EHLO (PIPELINING, SIZE, VRFY,
+// ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 when enabled; no STARTTLS, AUTH, ETRN or
+// CHUNKING), MAIL (SIZE, BODY, RET, ENVID, SMTPUTF8, AUTH ignored), RCPT (NOTIFY, ORCPT),
+// DATA, RSET, NOOP, VRFY, QUIT. Each message goes to postdrop as a plain submission would;
+// "250 2.0.0 Ok: queued as ID" names the maildrop file, and pickup later gives the message
+// the queue ID that the mail log shows. No access restrictions apply (the user could run
+// sendmail anyway); MAIL FROM gets "452 4.3.1 Insufficient system storage" under the same
+// free-space rule as smtpd, a failed postdrop "451 4.3.0 Error: queue file write error". End
+// of input ends the dialogue (a message cut short is discarded) and sendmail exits 0.
+//
 // # Options
 //
 //	-t          also send to the addresses in the To:, Cc: and Bcc: headers (only
@@ -44,7 +56,7 @@
 //	-bd, -bl    start the mail system (runs postfix start).
 //	-q          process the queue now (postqueue -f); -qRsite, -qIqueue_id flush one
 //	            site or message; -q<interval> is ignored.
-//	-bs         SMTP on standard input: not implemented yet (exit 69).
+//	-bs         an SMTP dialogue on standard input and output (see below).
 //	-bv         address verification: not implemented yet (exit 69).
 //	-n          is refused, as in Postfix. -Am -Ac -bh -bH -c -e -h -L -m -O -o7 -o8 -om
 //	            -p -U -x -X are accepted and ignored. "--" ends the options.
@@ -73,6 +85,13 @@
 //	message_size_limit (10240000)            larger input is refused with exit 69.
 //	line_length_limit (2048)                 longer lines are stored in pieces.
 //	header_size_limit (102400)               header bytes looked at by -t.
+//	smtpd_banner ($myhostname ESMTP $mail_name)  -bs greeting.
+//	smtpd_recipient_limit (1000)             -bs recipients per message.
+//	disable_vrfy_command (no)                -bs VRFY.
+//	smtpd_discard_ehlo_keywords (empty)      -bs EHLO keywords not shown.
+//	smtputf8_enable (yes)                    -bs offers SMTPUTF8.
+//	queue_minfree (0)                        -bs: free bytes MAIL FROM insists on (and
+//	                                         1.5 message_size_limit).
 //	alias_database (hash:/etc/aliases)       what newaliases rebuilds.
 //
 // # See also

@@ -64,7 +64,7 @@ func main() {
 	case modeDaemon:
 		err = execProgram(cfg, "postfix", "start")
 	case modeSMTP:
-		err = exitf(exUnavailable, "-bs (SMTP on standard input) is not implemented yet; submit with sendmail [-t] or SMTP to port 25")
+		err = serveSMTP(cfg, os.Stdin, os.Stdout, warn)
 	case modeVerify:
 		err = exitf(exUnavailable, "-bv (address verification) is not implemented yet")
 	}

@@ -180,7 +180,6 @@ func TestSubmitFailures(t *testing.T) {
 			"sendmail: fatal: s(" + uid + "): message file too big\n"},
 		{"bad option", "", []string{"-z"}, 64, "sendmail: invalid option -- 'z'\nsendmail: fatal: usage: sendmail [options]\n"},
 		{"-n", "", []string{"-n", "u"}, 64, "sendmail: fatal: -n option not supported\n"},
-		{"-bs", "", []string{"-bs"}, 69, "sendmail: fatal: -bs (SMTP on standard input) is not implemented yet; submit with sendmail [-t] or SMTP to port 25\n"},
 	} {
 		code, stderr := in.run(tc.input, tc.args...)
 		if code != tc.code || stderr != tc.stderr {
@@ -243,4 +242,28 @@ func TestPostdropRejects(t *testing.T) {
 		t.Errorf("good stream: exit %d, %q", code, stderr)
 	}
 	check(t, in.one(), "S s", "R r", "M ", "X ", "E ")
+}
+
+// runOut runs sendmail with input and returns its exit status, standard output and
+// standard error.
+func (in *instance) runOut(input string, args ...string) (int, string, string) {
+	cmd := exec.Command(filepath.Join(binDir, "sendmail"), append([]string{"-C", in.config}, args...)...)
+	cmd.Stdin = strings.NewReader(input)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), stdout.String(), stderr.String()
+	}
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return 0, stdout.String(), stderr.String()
+}
+
+// hasDrop tells whether maildrop holds the file name.
+func (in *instance) hasDrop(name string) bool {
+	_, err := os.Stat(filepath.Join(in.queue.Dir, "maildrop", name))
+	return err == nil
 }
