@@ -99,6 +99,8 @@
 //	myhostname, mail_name (Postfix), myorigin ($myhostname)
 //	message_size_limit (10240000): SIZE, and "552 5.3.4 Error: message file too big"
 //	smtpd_recipient_limit (1000): "452 4.5.3 Error: too many recipients"
+//	queue_minfree (0): MAIL FROM gets "452 4.3.1 Insufficient system storage" while the queue
+//	  file system has less free than this, or than 1.5 message_size_limit, or SIZE + this
 //	smtpd_timeout (300s)
 //	smtpd_soft_error_limit (10), smtpd_error_sleep_time (1s), smtpd_hard_error_limit (20)
 //	line_length_limit (2048)

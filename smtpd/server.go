@@ -36,6 +36,8 @@ type server struct {
 	disableVrfy  bool
 	discardEhlo  map[string]bool
 	cleanupPath  string
+	queueDir     string
+	queueMinfree int64
 
 	policy *policy
 }
@@ -80,6 +82,8 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 		disableVrfy:  cfg.Bool("disable_vrfy_command"),
 		discardEhlo:  map[string]bool{},
 		cleanupPath:  filepath.Join(cfg.Get("queue_directory"), "public", "cleanup"),
+		queueDir:     cfg.Get("queue_directory"),
+		queueMinfree: cfg.Int("queue_minfree"),
 	}
 	if s.lineLimit < 80 {
 		s.lineLimit = 2048

@@ -95,6 +95,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if !utf8 && !isASCII(from) {
 		return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
 	}
+	if e := s.checkStorage(opts); e != nil {
+		return e
+	}
 	s.mailGiven, s.from, s.utf8 = true, from, utf8
 	s.rcptTried, s.rcpts = 0, nil
 	return nil
