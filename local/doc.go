@@ -21,12 +21,13 @@
 //  2. Loop check: if the recipient appears among the Delivered-To: values of
 //     the message's header block (case-insensitively), the mail bounces with
 //     5.4.6 "mail forwarding loop for ADDR".
-//  3. Aliases (later: the seam is server.aliases).
+//  3. Aliases: alias_maps is searched for the local part with its
+//     extension, then without it (see "Aliases and .forward" below).
 //  4. The user is looked up in the passwd file. Unknown users bounce with
 //     5.1.1 `unknown user: "name"`, except postmaster and mailer-daemon,
 //     which are discarded with "warning: required alias not found: NAME"
 //     and status=sent (discarded).
-//  5. .forward (later: the seam is server.dotforward).
+//  5. .forward: the first existing file of forward_path, read as the user.
 //  6. Mailbox: mailbox_command when set; else home_mailbox ending in "/"
 //     (Maildir $HOME/home_mailbox, "delivered to maildir"); else
 //     home_mailbox (mbox $HOME/home_mailbox); else
@@ -60,7 +61,51 @@
 // mailbox_command deliveries, and for all deliveries when
 // require_home_directory = yes; Postfix checks only in the latter case.
 // mailbox_transport(_maps), mailbox_command_maps, fallback_transport,
-// luser_relay, biff and owner_request_special are not implemented yet.
+// luser_relay, biff and propagate_unmatched_extensions are not implemented yet.
+//
+// # Aliases and .forward
+//
+// alias_maps is opened once at start (unsupported types are skipped with a
+// warning). A lookup failure defers with 4.3.0 "table lookup failure". Each
+// value is an aliases(5) list: addresses, \user (that user's mailbox, no
+// further expansion), "|command", /file/name (a name ending in "/" is a
+// Maildir) and :include:/path. A .forward file has the same syntax.
+//
+// An address in a local domain (mydestination; a bare name gets
+// @$myorigin) is delivered in the same attempt, through aliases, .forward
+// and mailbox again, and logged on its own line, to=<ADDRESS>,
+// orig_to=<RECIPIENT>. It is instead resubmitted through cleanup as a new
+// message ("forwarded as NEWID", with a Received: line and Delivered-To:)
+// when it is not local, when it comes from an :include: file, when the
+// alias has an owner-NAME companion (the new message's sender is
+// owner-NAME@$myorigin, or its value with expand_owner_alias = yes), and
+// when a .forward names another user. An alias that names itself, and a
+// user named in her own .forward, mean that user's mailbox; nesting deeper
+// than 100 bounces with 5.4.6 "alias database loop for NAME"; destinations
+// already handled in this request are skipped. One request expands to at
+// most 1000 destinations: a list that would pass the limit bounces whole
+// with 5.2.4 "too many destinations in the expansion of ADDR (limit 1000)".
+// The request's status is deferred when any destination was deferred (it
+// is tried again, as Postfix), else bounced when any bounced, else sent.
+//
+// Rights: commands and files from an alias run as the owner of the alias
+// table, or as default_privs when root owns it; from a .forward as the user
+// (default_privs for root); an :include: file listed in a root-owned alias
+// lends its owner's rights. They are allowed only from the sources named
+// in allow_mail_to_commands and allow_mail_to_files (default alias,
+// forward), else 5.7.1 "mail to command is restricted" / "mail to file is
+// restricted". A file destination is appended mbox-style with the mailbox
+// locks ("delivered to file: PATH"); an executable one bounces with 5.7.1
+// "file is executable".
+//
+// .forward and :include: files are opened with the reader's rights on the
+// opening thread alone (setfsuid, setfsgid and setgroups change one thread;
+// other deliveries keep root). A .forward is ignored with a warning when it
+// is not a regular file (a symbolic link included), is owned by neither the
+// user nor root, is world writable, or cannot be opened; an empty one means
+// normal delivery. An :include: file must be an absolute path to a regular
+// file that is not world writable, else 5.3.5 "mail system configuration
+// error" with a warning naming the problem.
 //
 // # Security
 //
@@ -212,6 +257,13 @@
 //	export_environment (TZ MAIL_CONFIG LANG)
 //	default_privs (nobody)
 //	require_home_directory (no)
+//	alias_maps (hash:/etc/aliases, nis:mail.aliases)
+//	forward_path ($home/.forward${recipient_delimiter}${extension}, $home/.forward)
+//	forward_expansion_filter (letters, digits, " !@%-_=+:,./")
+//	allow_mail_to_commands (alias, forward), allow_mail_to_files (alias, forward)
+//	owner_request_special (yes), expand_owner_alias (no)
+//	frozen_delivered_to (yes)
+//	mydestination, myorigin, myhostname, mail_name, line_length_limit
 //	ipc_timeout (3600s)
 //
 // # See also
