@@ -106,7 +106,7 @@ func (x *expansion) dotforward(rc *rcpt, u *account, st state) bool {
 		return false
 	}
 	x.list(rc, items, st, path)
-	x.dup["forward-done "+path] = true
+	x.been("forward-done " + path)
 	return true
 }
 

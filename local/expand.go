@@ -42,7 +42,7 @@ type state struct {
 }
 
 func (s *server) newExpansion(r *request) *expansion {
-	return &expansion{s: s, r: r, qf: r.qf, dup: map[string]bool{}}
+	return &expansion{s: s, r: r, qf: r.qf}
 }
 
 // top is the state of the request's own recipient.
@@ -59,6 +59,9 @@ func (x *expansion) top() state {
 func (x *expansion) been(key string) bool {
 	if x.dup[key] {
 		return true
+	}
+	if x.dup == nil {
+		x.dup = map[string]bool{}
 	}
 	x.dup[key] = true
 	return false
