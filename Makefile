@@ -5,6 +5,7 @@
 #   make run      run the whole suite unprivileged in the foreground (./run)
 #   make bench    the load generator against its own instance
 #   make install  (root) install as Postfix would be installed
+#   make uninstall  undo make install
 #   make clean
 
 GO      ?= go
@@ -13,19 +14,15 @@ TIMEOUT ?= 20m
 
 # Every program folder that has been written (one with a main.go).
 ALL_PROGRAMS := master smtpd pickup cleanup qmgr local bounce postdrop sendmail \
-	postmap newaliases pop3d imapd authd postfix postconf postqueue postsuper smtp
+	postmap postalias newaliases pop3d imapd authd postfix postconf postqueue postsuper smtp \
+	postmulti
 PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(p)/main.go),$(p)))
 
-# Where Postfix puts them (Debian layout).
-COMMAND_DIR := /usr/sbin
-DAEMON_DIR  := /usr/lib/postfix/sbin
-CONFIG_DIR  := /etc/postfix
-SAMPLE_DIR  := /usr/share/postern
-UNIT_DIR    := /etc/systemd/system
-COMMANDS    := $(filter sendmail postfix postmap postconf postqueue postsuper postdrop,$(PROGRAMS))
+# Where they go (Debian layout: scripts/install.sh).
+COMMANDS    := $(filter sendmail postfix postmap postalias postconf postqueue postsuper postdrop postmulti,$(PROGRAMS))
 DAEMONS     := $(filter-out $(COMMANDS) newaliases,$(PROGRAMS))
 
-.PHONY: all build test vet run bench install clean
+.PHONY: all build test vet run bench install uninstall clean
 
 all: build
 
@@ -46,29 +43,23 @@ run: build
 bench: build
 	./bin/postern-bench $(BENCH_FLAGS)
 
+# make install (root) puts every program where Debian's postfix package puts
+# Postfix's, creates the postfix user and postdrop group and the queue with
+# Postfix's owners and modes, writes /etc/postfix/main.cf and master.cf only
+# when absent (adding the auth, pop3 and imap services to an existing
+# master.cf), and installs postern.service and /etc/init.d/postfix. What it
+# did is recorded in /var/lib/postern/manifest; make uninstall undoes exactly
+# that (see scripts/install.sh and scripts/uninstall.sh).
+#
+# DESTDIR=/scratch/root installs into a scratch root instead, as any user:
+# no user or group is created, and ownership is set only by root and only
+# to ids this machine has.
 install: build
-	@test "$$(id -u)" = 0 || { echo "make install: run as root"; exit 1; }
-	getent group postdrop >/dev/null || groupadd -r postdrop
-	getent passwd postfix >/dev/null || useradd -r -U -M -d /var/spool/postfix -s /usr/sbin/nologin -c "Postfix MTA" postfix
-	install -d -m 0755 $(DESTDIR)$(COMMAND_DIR) $(DESTDIR)$(DAEMON_DIR) $(DESTDIR)$(CONFIG_DIR) \
-		$(DESTDIR)$(SAMPLE_DIR) $(DESTDIR)/usr/bin $(DESTDIR)$(UNIT_DIR)
-	for p in $(COMMANDS); do install -m 0755 bin/$$p $(DESTDIR)$(COMMAND_DIR)/$$p; done
-	for p in $(DAEMONS); do install -m 0755 bin/$$p $(DESTDIR)$(DAEMON_DIR)/$$p; done
-	# postdrop and postqueue are set-gid postdrop, as Postfix's.
-	for p in postdrop postqueue; do \
-		if [ -f $(DESTDIR)$(COMMAND_DIR)/$$p ]; then \
-			chgrp postdrop $(DESTDIR)$(COMMAND_DIR)/$$p && chmod 2755 $(DESTDIR)$(COMMAND_DIR)/$$p; fi; done
-	if [ -f bin/sendmail ]; then \
-		ln -sf $(COMMAND_DIR)/sendmail $(DESTDIR)/usr/bin/newaliases; \
-		ln -sf $(COMMAND_DIR)/sendmail $(DESTDIR)/usr/bin/mailq; fi
-	install -m 0644 conf/main.cf $(DESTDIR)$(SAMPLE_DIR)/main.cf.dist
-	install -m 0644 conf/master.cf $(DESTDIR)$(SAMPLE_DIR)/master.cf.dist
-	# Never overwrite the administrator's configuration.
-	[ -e $(DESTDIR)$(CONFIG_DIR)/main.cf ] || install -m 0644 conf/main.cf $(DESTDIR)$(CONFIG_DIR)/main.cf
-	[ -e $(DESTDIR)$(CONFIG_DIR)/master.cf ] || install -m 0644 conf/master.cf $(DESTDIR)$(CONFIG_DIR)/master.cf
-	install -m 0644 init/postern.service $(DESTDIR)$(UNIT_DIR)/postern.service
-	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-	@echo "installed; start with: systemctl enable --now postern   (or: postfix start)"
+	DESTDIR="$(DESTDIR)" BIN=bin SRC=. COMMANDS="$(COMMANDS)" DAEMONS="$(DAEMONS)" ./scripts/install.sh
+
+# PURGE=1 also removes configuration files install wrote that were changed.
+uninstall:
+	DESTDIR="$(DESTDIR)" PURGE="$(PURGE)" ./scripts/uninstall.sh
 
 clean:
 	rm -rf bin run

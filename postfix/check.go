@@ -5,7 +5,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"postern/pkg/config"
 )
@@ -89,40 +88,6 @@ func (s *script) checkFatal() int {
 	return 0
 }
 
-// checkWarn reports ownership problems (postfix-script check-warn).
-func (s *script) checkWarn() {
-	uid, _, _ := lookupIDs(s.cfg.Get("mail_owner"), s.cfg.Get("setgid_group"))
-	owner := func(p string) (int, bool) {
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return 0, false
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return 0, false
-		}
-		return int(st.Uid), true
-	}
-	qdir := s.cfg.Get("queue_directory")
-	if os.Geteuid() != 0 {
-		return // a non-root instance owns everything itself
-	}
-	if o, ok := owner(qdir); ok && o != 0 {
-		s.warn("not owned by root: %s", qdir)
-	}
-	for _, d := range queueDirs {
-		p := filepath.Join(qdir, d.name)
-		o, ok := owner(p)
-		switch {
-		case !ok:
-		case d.owned && uid >= 0 && o != uid:
-			s.warn("not owned by %s: %s", s.cfg.Get("mail_owner"), p)
-		case !d.owned && o != 0:
-			s.warn("not owned by root: %s", p)
-		}
-	}
-}
-
 func (s *script) check() int {
 	if code := s.checkFatal(); code != 0 {
 		return code
@@ -136,7 +101,7 @@ func (s *script) setPermissions() int {
 	if os.Geteuid() != 0 {
 		s.fatal("set-permissions: must be run as root")
 	}
-	uid, gid, sgid := lookupIDs(s.cfg.Get("mail_owner"), s.cfg.Get("setgid_group"))
+	uid, _, sgid := lookupIDs(s.cfg.Get("mail_owner"), s.cfg.Get("setgid_group"))
 	if uid < 0 {
 		s.fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s", s.dir, s.cfg.Get("mail_owner"))
 	}
@@ -145,7 +110,8 @@ func (s *script) setPermissions() int {
 		p := filepath.Join(qdir, d.name)
 		u, g := 0, 0
 		if d.owned {
-			u, g = uid, gid
+			// postfix-files gives these group "-": left as it is.
+			u, g = uid, -1
 			if (d.name == "maildrop" || d.name == "public") && sgid >= 0 {
 				g = sgid
 			}
@@ -153,6 +119,14 @@ func (s *script) setPermissions() int {
 		os.Chown(p, u, g)
 		os.Chmod(p, d.mode)
 	}
-	os.Chown(s.cfg.Get("data_directory"), uid, gid)
+	os.Chown(s.cfg.Get("data_directory"), uid, -1)
+	cmd := s.cfg.Get("command_directory")
+	for _, p := range []string{"postdrop", "postqueue"} {
+		p = filepath.Join(cmd, p)
+		if _, err := os.Stat(p); err == nil && sgid >= 0 {
+			os.Chown(p, 0, sgid)
+			os.Chmod(p, 0755|os.ModeSetgid)
+		}
+	}
 	return 0
 }

@@ -1,0 +1,246 @@
+#!/bin/sh
+# make install: put Postern where Debian's postfix package puts Postfix.
+#
+# Environment (set by the Makefile): DESTDIR (empty for the real root),
+# BIN (directory of the built programs), COMMANDS and DAEMONS (program
+# names), SRC (repository root).
+#
+# Every file, link and directory created is recorded in
+# $DESTDIR/var/lib/postern/manifest so that make uninstall
+# (scripts/uninstall.sh) removes exactly those. A file that was already
+# there and is not Postern's (Postfix's sendmail, say) is moved to
+# /var/lib/postern/saved/PATH first and put back by uninstall.
+#
+# With DESTDIR (a scratch root for packaging or tests) no user or group is
+# created and files are given to postfix/postdrop only when those exist on
+# this machine and we are root; modes, set-gid bits included, are always
+# set. Without DESTDIR the script must run as root.
+#
+# Manifest lines, in the order things were done:
+#   d PATH          directory created (removed by uninstall when empty)
+#   f PATH          file installed
+#   l PATH          symbolic link installed
+#   c PATH SUM      configuration file created because there was none;
+#                   SUM is its sha256, removed by uninstall only if unchanged
+#   s PATH          the previous PATH was saved under /var/lib/postern/saved
+#   a PATH          lines appended to an existing master.cf (they are kept in
+#                   /var/lib/postern/master.cf.added)
+#   u NAME, g NAME  user or group created (uninstall keeps them)
+set -eu
+umask 022
+
+D=${DESTDIR:-}
+BIN=${BIN:-bin}
+SRC=${SRC:-.}
+COMMAND_DIR=/usr/sbin
+DAEMON_DIR=/usr/lib/postfix/sbin
+CONFIG_DIR=/etc/postfix
+QUEUE_DIR=/var/spool/postfix
+DATA_DIR=/var/lib/postfix
+STATE=/var/lib/postern
+SAMPLE_DIR=/usr/share/postern
+UNIT_DIR=/etc/systemd/system
+MAIL_OWNER=postfix
+SETGID_GROUP=postdrop
+
+say() { echo "make install: $*"; }
+die() { echo "make install: $*" >&2; exit 1; }
+
+root=no
+[ "$(id -u)" = 0 ] && root=yes
+[ -n "$D" ] || [ $root = yes ] || die "run as root (or give DESTDIR=/scratch/root)"
+case "$D" in ""|/*) ;; *) die "DESTDIR must be an absolute path: $D" ;; esac
+[ "$D" = / ] && D=
+
+# The manifest is built in a temporary file (the state directory may not
+# exist yet) and written out even when a step fails, so that a partial
+# install can still be uninstalled.
+TMP=$(mktemp)
+if [ -f "$D$STATE/manifest" ]; then cp "$D$STATE/manifest" "$TMP"; fi
+finish() {
+	rc=$?
+	if [ -d "$D$STATE" ]; then
+		cp "$TMP" "$D$STATE/manifest" && chmod 0600 "$D$STATE/manifest"
+	fi
+	rm -f "$TMP"
+	[ $rc = 0 ] || echo "make install: failed; what was done is in $D$STATE/manifest" >&2
+	exit $rc
+}
+trap finish EXIT
+
+# recorded TYPE PATH: has the manifest this entry already?
+recorded() { awk -v t="$1" -v p="$2" '$1 == t && $2 == p { f = 1 } END { exit !f }' "$TMP"; }
+record() { recorded "$1" "$2" || echo "$*" >>"$TMP"; }
+# ours PATH: did a Postern install put PATH there?
+ours() { recorded f "$1" || recorded l "$1" || recorded c "$1"; }
+
+# own USER[:GROUP] PATH gives PATH away when we may: as root, and (under
+# DESTDIR) only to ids this machine has. chown comes before chmod because
+# it clears set-gid bits.
+own() {
+	[ $root = yes ] || return 0
+	u=${1%%:*}
+	g=
+	case "$1" in *:*) g=${1#*:} ;; esac
+	if ! getent passwd "$u" >/dev/null || { [ -n "$g" ] && ! getent group "$g" >/dev/null; }; then
+		say "not giving $2 to $1 (no such user or group here)"
+		return 0
+	fi
+	chown -h "$1" "$D$2"
+}
+
+# mkd PATH MODE [OWNER]: make a directory (and missing parents, 0755 root)
+# and, when MODE is given, set its owner and mode whether or not it existed.
+mkd() {
+	local p="$1" mode="${2:-}" owner="${3:-}"
+	if [ ! -d "$D$p" ]; then
+		[ -d "$D$(dirname "$p")" ] || mkd "$(dirname "$p")"
+		mkdir "$D$p"
+		chmod 0755 "$D$p"
+		record d "$p"
+	fi
+	[ -n "$owner" ] && own "$owner" "$p"
+	[ -n "$mode" ] && chmod "$mode" "$D$p"
+	return 0
+}
+
+# save PATH moves a file that is not ours out of the way.
+save() {
+	if [ -e "$D$1" ] || [ -L "$D$1" ]; then
+		ours "$1" && { rm -f "$D$1"; return 0; }
+		recorded s "$1" && { rm -f "$D$1"; return 0; }
+		mkd "$STATE/saved$(dirname "$1")"
+		mv "$D$1" "$D$STATE/saved$1"
+		record s "$1"
+		say "saved the previous $1 in $STATE/saved$1"
+	fi
+}
+
+# put SRCFILE PATH MODE [OWNER]
+put() {
+	mkd "$(dirname "$2")"
+	save "$2"
+	cp "$1" "$D$2.postern-new"
+	[ -n "${4:-}" ] && own "$4" "$2.postern-new"
+	chmod "$3" "$D$2.postern-new"
+	mv "$D$2.postern-new" "$D$2"
+	record f "$2"
+}
+
+# lnk TARGET PATH
+lnk() {
+	mkd "$(dirname "$2")"
+	save "$2"
+	ln -s "$1" "$D$2"
+	record l "$2"
+}
+
+# The state directory first: it holds the manifest and saved files.
+mkd "$STATE" 0700
+
+# Users and groups, only on the real root (Debian's postfix.postinst does
+# the same with adduser).
+if [ -z "$D" ]; then
+	if ! getent group "$SETGID_GROUP" >/dev/null; then
+		groupadd --system "$SETGID_GROUP"
+		record g "$SETGID_GROUP"
+	fi
+	if ! getent passwd "$MAIL_OWNER" >/dev/null; then
+		useradd --system --user-group --no-create-home --home-dir "$QUEUE_DIR" \
+			--shell /usr/sbin/nologin --comment "Postfix MTA" "$MAIL_OWNER"
+		record u "$MAIL_OWNER"
+	fi
+fi
+
+# Commands where Postfix's are; postdrop and postqueue set-gid postdrop.
+for p in $COMMANDS; do
+	case $p in
+	postdrop | postqueue) put "$BIN/$p" "$COMMAND_DIR/$p" 2755 "root:$SETGID_GROUP" ;;
+	*) put "$BIN/$p" "$COMMAND_DIR/$p" 0755 root:root ;;
+	esac
+done
+for p in $DAEMONS; do
+	put "$BIN/$p" "$DAEMON_DIR/$p" 0755 root:root
+done
+if [ -f "$BIN/sendmail" ]; then
+	lnk ../sbin/sendmail /usr/bin/newaliases
+	lnk ../sbin/sendmail /usr/bin/mailq
+	lnk ../sbin/sendmail /usr/lib/sendmail
+fi
+
+# The queue, with Postfix's owners and modes (postfix-files; group "-" there
+# means the group stays root's).
+mkd "$QUEUE_DIR" 0755 root:root
+for d in incoming active deferred hold corrupt bounce defer trace flush private saved; do
+	mkd "$QUEUE_DIR/$d" 0700 "$MAIL_OWNER"
+done
+mkd "$QUEUE_DIR/maildrop" 1730 "$MAIL_OWNER:$SETGID_GROUP"
+mkd "$QUEUE_DIR/public" 2710 "$MAIL_OWNER:$SETGID_GROUP"
+mkd "$QUEUE_DIR/pid" 0755 root:root
+mkd "$DATA_DIR" 0700 "$MAIL_OWNER"
+
+# Configuration: written only when absent; the shipped copies go to
+# $SAMPLE_DIR as Debian keeps main.cf.dist.
+mkd "$CONFIG_DIR" 0755
+put "$SRC/conf/main.cf" "$SAMPLE_DIR/main.cf.dist" 0644
+put "$SRC/conf/master.cf" "$SAMPLE_DIR/master.cf.dist" 0644
+for f in main.cf master.cf; do
+	if [ ! -e "$D$CONFIG_DIR/$f" ]; then
+		cp "$SRC/conf/$f" "$D$CONFIG_DIR/$f"
+		chmod 0644 "$D$CONFIG_DIR/$f"
+		record c "$CONFIG_DIR/$f" "$(sha256sum <"$D$CONFIG_DIR/$f" | cut -d' ' -f1)"
+		say "wrote $CONFIG_DIR/$f"
+	elif [ $f = master.cf ]; then
+		# Installing Postern enables POP3 and IMAP as installing
+		# courier-pop and courier-imap did: the service entries after the
+		# marker in conf/master.cf are added when their name/type is missing.
+		add=$(mktemp)
+		awk -v existing="$D$CONFIG_DIR/master.cf" '
+			BEGIN {
+				while ((getline line < existing) > 0) {
+					if (line ~ /^[^# \t]/) { split(line, w); have[w[1] "/" w[2]] = 1 }
+				}
+			}
+			/^# Postern.s Courier replacement/ { on = 1; next }
+			!on || /^#/ { next }
+			/^[^ \t]/ { split($0, w); take = !have[w[1] "/" w[2]] }
+			take { print }
+		' "$SRC/conf/master.cf" >"$add"
+		if [ -s "$add" ]; then
+			{
+				echo "# Added by Postern's make install (make uninstall removes these lines)."
+				cat "$add"
+			} >"$D$STATE/master.cf.added.new"
+			# A second install adds nothing, so one file of added lines is enough.
+			mv "$D$STATE/master.cf.added.new" "$D$STATE/master.cf.added"
+			cat "$D$STATE/master.cf.added" >>"$D$CONFIG_DIR/master.cf"
+			record a "$CONFIG_DIR/master.cf"
+			say "added to $CONFIG_DIR/master.cf: $(awk '/^[^# \t]/ { printf "%s%s", s, $1; s = " " }' "$add")"
+		fi
+		rm -f "$add"
+	fi
+done
+
+# Start and stop: the systemd unit and Debian's /etc/init.d/postfix, which
+# the howto uses for restart.
+put "$SRC/init/postern.service" "$UNIT_DIR/postern.service" 0644
+put "$SRC/init/postfix.init" /etc/init.d/postfix 0755
+
+# The alias database, which Debian's postinst builds with newaliases. An
+# existing aliases.db made by Postfix is Berkeley DB, which Postern refuses,
+# so it is saved (uninstall puts it back) and rebuilt in Postern's format.
+if [ -z "$D" ] && [ -f /etc/aliases ] && [ -x "$COMMAND_DIR/sendmail" ] && ! ours /etc/aliases.db; then
+	save /etc/aliases.db
+	if "$COMMAND_DIR/sendmail" -bi; then
+		[ -e /etc/aliases.db ] && record f /etc/aliases.db
+	else
+		say "warning: newaliases failed; run it by hand"
+	fi
+fi
+
+if [ -z "$D" ] && [ -d /run/systemd/system ]; then
+	systemctl daemon-reload || true
+fi
+say "done; files are listed in $D$STATE/manifest"
+[ -z "$D" ] && say "start with: postfix start   (or /etc/init.d/postfix start, or systemctl enable --now postern)"
+exit 0
