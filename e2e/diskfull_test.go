@@ -38,7 +38,7 @@ func sendmailCode(t *testing.T, e *testenv.Env, input string, args ...string) (i
 // countIDs counts each Message-Id <PREFIX-N@test> in text.
 func countIDs(text, prefix string) map[string]int {
 	seen := map[string]int{}
-	for _, m := range regexpMust(`(?mi)^Message-Id: <(` + prefix + `-\d+)@test>$`).FindAllStringSubmatch(text, -1) {
+	for _, m := range regexpMust(`(?mi)^Message-Id: <(`+prefix+`-\d+)@test>$`).FindAllStringSubmatch(text, -1) {
 		seen[m[1]]++
 	}
 	return seen
