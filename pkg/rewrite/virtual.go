@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"strings"
+	"sync"
 
 	"postern/pkg/addr"
 	"postern/pkg/table"
@@ -29,19 +30,20 @@ type Finder struct {
 	// Canon canonicalises results (bare "user" -> user@$myorigin); nil = MyOrigin only.
 	Canon *Canon
 
+	once  sync.Once
 	fixed []bool
 }
 
 // fixedAt tells whether table i takes partial keys (fixed-string types).
 func (f *Finder) fixedAt(i int) bool {
-	if len(f.fixed) != f.Maps.Len() {
+	f.once.Do(func() { // Maps is fixed once the Finder is in use
 		f.fixed = make([]bool, f.Maps.Len())
 		for j, spec := range f.Maps.Specs {
 			typ, _, err := table.SplitSpec(spec, "")
 			f.fixed[j] = err == nil && table.Fixed(typ)
 		}
-	}
-	return f.fixed[i]
+	})
+	return i < len(f.fixed) && f.fixed[i]
 }
 
 // lookup tries one key against the tables; partial keys only against fixed-string ones.
