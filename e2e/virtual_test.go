@@ -29,6 +29,7 @@ func TestVirtualAliasDomains(t *testing.T) {
 	source := func(extra int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "info@fossedu.org %s\ninfo@linuxelabs.com %s\n", sigiri, kala)
+		b.WriteString("loop1@linuxelabs.com loop2@linuxelabs.com\nloop2@linuxelabs.com loop1@linuxelabs.com\n")
 		for i := range extra {
 			fmt.Fprintf(&b, "filler%d@linuxelabs.com %s\n", i, kala)
 		}
@@ -82,6 +83,22 @@ func TestVirtualAliasDomains(t *testing.T) {
 	if l := e.Log(); !strings.Contains(l, "reject: RCPT from localhost[127.0.0.1]: 550 5.1.1 <unknown@fossedu.org>: Recipient address rejected: User unknown in virtual alias table;") {
 		t.Errorf("no reject line in the log:\n%s", l)
 	}
+
+	// A virtual alias loop is a temporary failure for the whole message.
+	c = e.SMTP(t)
+	c.Expect(220)
+	c.Cmd("ehlo localhost", 250)
+	c.Cmd("mail from:<test@yourdomain.com>", 250)
+	c.Cmd("rcpt to:<info@fossedu.org>", 250)
+	c.Cmd("rcpt to:<loop1@linuxelabs.com>", 250)
+	c.Cmd("data", 354)
+	c.Send("Subject: loop")
+	c.Send("")
+	if got := c.Cmd(".", 451); got != "451 4.6.0 Alias expansion error" {
+		t.Errorf("end of data with a virtual alias loop: %q", got)
+	}
+	c.Cmd("quit", 221)
+	e.WaitLog(t, regexpMust(`warning: [0-9A-F]+: unreasonable virtual_alias_maps map nesting for loop1@linuxelabs\.com -- message not accepted, try again later`))
 
 	t.Run("rebuild under load", func(t *testing.T) {
 		const n = 200
