@@ -25,10 +25,23 @@
 //	status     "the Postfix mail system is running: PID: N" (exit 0) or
 //	           "the Postfix mail system is not running" (exit 1).
 //	check      Create missing queue directories, verify that main.cf and
-//	           master.cf parse, warn about wrong ownership when run as root.
+//	           master.cf parse, and, when run as root, warn as
+//	           postfix-script's check-warn does: "not owned by root: X"
+//	           ($queue_directory/., pid, and the trees of config_directory,
+//	           daemon_directory and meta_directory), "group or other
+//	           writable: X", "not owned by postfix: X" (data_directory and
+//	           the queue directories' trees, sockets aside), "not owned by
+//	           group postdrop: X" (public, maildrop, postdrop, postqueue),
+//	           "not set-gid or not owner+group+world executable: X"
+//	           (postdrop, postqueue), "damaged message: corrupt/ID", and
+//	           "/usr/lib/sendmail and /usr/sbin/sendmail differ". Paths are
+//	           spelled as find(1) prints them there ("/var/lib/postfix/.").
+//	           The program files are not checked for a secondary instance
+//	           (one in multi_instance_directories).
 //	flush      Write the trigger "FADI" (flush dead sites, scan all,
 //	           deferred, incoming) to $queue_directory/public/qmgr.
-//	set-permissions  Give the queue directories their owners and modes.
+//	set-permissions  Give the queue directories their owners and modes, and
+//	           postdrop and postqueue root:$setgid_group 2755.
 //	logrotate  Rename $maillog_file with a -%Y%m%d-%H%M%S suffix, gzip it,
 //	           and reload master.
 //	upgrade-configuration  Accepted; nothing to do.
@@ -42,8 +55,9 @@
 //
 // # Configuration parameters
 //
-//	daemon_directory, queue_directory, data_directory, mail_owner,
-//	setgid_group, maillog_file, syslog_name
+//	daemon_directory, command_directory, meta_directory, shlib_directory,
+//	queue_directory, data_directory, mail_owner, setgid_group,
+//	multi_instance_directories, maillog_file, syslog_name
 //
 // # See also
 //
