@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -218,6 +219,11 @@ func (c *conn) writeEnvelope() {
 		o.recString(queue.RecFullName, e.fullName)
 	}
 	o.recString(queue.RecSender, e.sender)
+	if c.s.warnDelay > 0 && e.sender != "" {
+		// The W record holds when qmgr should send the one "delayed mail" notice; fixed width,
+		// so qmgr can overwrite it with -1 in place once the notice is out (as Postfix).
+		o.recString(queue.RecWarn, fmt.Sprintf("%15d", arr.Add(c.s.warnDelay).Unix()))
+	}
 	for _, r := range e.rcpts {
 		c.writeRecipient(r)
 	}

@@ -37,6 +37,7 @@ type server struct {
 	alwaysAdd   bool
 	replaceCR   bool
 	timeout     time.Duration
+	warnDelay   time.Duration // delay_warning_time, 0 = no delay warnings
 	trigger     *trigger
 	rw          *rewriter
 }
@@ -63,6 +64,7 @@ func newServer(cfg *config.Config, log *maillog.Logger, verbose bool) (*server, 
 		alwaysAdd:   cfg.Bool("always_add_missing_headers"),
 		replaceCR:   cfg.Bool("cleanup_replace_stray_cr_lf"),
 		timeout:     cfg.Duration("ipc_timeout"),
+		warnDelay:   cfg.Duration("delay_warning_time"),
 	}
 	if s.emptyRcpt == "" {
 		s.emptyRcpt = "MAILER-DAEMON"

@@ -559,3 +559,20 @@ func BenchmarkSubmit(b *testing.B) {
 		os.Remove(e.path(id))
 	}
 }
+
+// TestDelayWarningRecord: with delay_warning_time set, the file carries a W record with the
+// time of the one delay warning (arrival + delay), which qmgr reads; none for the null sender.
+func TestDelayWarningRecord(t *testing.T) {
+	e := newTestEnv(t, "delay_warning_time = 4h\n")
+	id, reply := e.submit(t, message("remote", "alice", []string{"bob"}, "Subject: w\n\nbody\n"), false)
+	wantOK(t, reply, id)
+	m, _ := e.read(t, id)
+	if want := m.Arrival.Add(4 * time.Hour).Unix(); m.WarnTime != want || m.WarnOffset == 0 {
+		t.Fatalf("W record %d at %d, want %d", m.WarnTime, m.WarnOffset, want)
+	}
+	id, reply = e.submit(t, message("remote", "", []string{"bob"}, "Subject: w\n\nbody\n"), false)
+	wantOK(t, reply, id)
+	if m, _ := e.read(t, id); m.WarnTime != 0 {
+		t.Fatalf("null sender got a W record: %d", m.WarnTime)
+	}
+}
