@@ -81,6 +81,12 @@ func (q *qmgr) start(m *message) {
 	m.pending = len(jobs)
 	m.mu.Unlock()
 	for _, j := range jobs {
+		if j.route.transport == errorTransport {
+			st := dsn.Bounce("5.1.1", "%s", j.route.nexthop)
+			q.logDelivery(m, j.rcpt, "none", st)
+			q.record(m, j.rcpt, st)
+			continue
+		}
 		q.transports.submit(j)
 	}
 }

@@ -532,3 +532,20 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestVirtualAliasDomainUnknown: a recipient still in a virtual alias domain when it reaches
+// qmgr matched no virtual alias, so it bounces with Postfix's text, without any agent.
+func TestVirtualAliasDomainUnknown(t *testing.T) {
+	e := newEnv(t)
+	e.agent("local", status("0", "2.0.0", "delivered to mailbox"))
+	e.start(map[string]string{"virtual_alias_domains": "fossedu.org"})
+	id := e.submit("alice@example.net", []string{"nobody@fossedu.org", "bob@localhost"}, nil)
+	e.waitLog("to=<nobody@fossedu.org>, relay=none")
+	e.waitFor("bounce log", func() bool {
+		b, _ := os.ReadFile(e.q.Path(queue.Bounce, id))
+		return strings.Contains(string(b), "reason=User unknown in virtual alias table\n")
+	})
+	if !strings.Contains(e.logText(), "dsn=5.1.1, status=bounced (User unknown in virtual alias table)") {
+		t.Fatalf("log:\n%s", e.logText())
+	}
+}

@@ -7,7 +7,13 @@ import (
 
 	"postern/pkg/addr"
 	"postern/pkg/config"
+	"postern/pkg/rewrite"
+	"postern/pkg/table"
 )
+
+// errorTransport marks a recipient that resolves to a permanent error without any delivery
+// agent, as trivial-rewrite's error:5.1.1 results in Postfix; nexthop holds the status text.
+const errorTransport = "error"
 
 // route is where a recipient goes: a transport (master.cf service name) and its next hop.
 type route struct {
@@ -23,6 +29,7 @@ type resolver struct {
 	local        route
 	remote       route
 	doubleBounce string // double_bounce_sender@myorigin
+	valias       *rewrite.DomainList // virtual_alias_domains
 
 	ifaceOnce  sync.Once
 	ifaceAddrs map[string]bool // canonical IP strings of inet_interfaces and proxy_interfaces
@@ -37,6 +44,12 @@ func newResolver(cfg *config.Config) *resolver {
 		doubleBounce: cfg.Get("double_bounce_sender") + "@" + cfg.MyOrigin(),
 	}
 	r.ifaceList = append(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")...)
+	// Mail that reaches qmgr still addressed to a virtual alias domain matched no virtual
+	// alias (cleanup rewrote the ones that did): it can only bounce. smtpd rejects such
+	// recipients at RCPT; this catches local submissions.
+	if dl, err := rewrite.OpenDomainList(cfg.List("virtual_alias_domains"), &table.Options{}); err == nil && dl.Len() > 0 {
+		r.valias = dl
+	}
 	if relay := cfg.Get("relayhost"); relay != "" && r.remote.nexthop == "" {
 		r.remote.nexthop = relay
 	}
@@ -58,6 +71,11 @@ func (r *resolver) resolve(rcpt string) route {
 	_, domain := addr.Split(rcpt)
 	if domain == "" || addr.DomainIn(domain, r.mydest) || r.localLiteral(domain) {
 		return r.local
+	}
+	if r.valias != nil {
+		if ok, err := r.valias.Match(domain); err == nil && ok {
+			return route{transport: errorTransport, nexthop: "User unknown in virtual alias table"}
+		}
 	}
 	rt := r.remote
 	if rt.nexthop == "" {

@@ -25,6 +25,8 @@ type options struct {
 	timeout                                time.Duration
 	smtpPort, submissionPort               int
 	pop3Port, imapPort                     int
+	sendmails                              int
+	workloads                              string // -workload: smtp, sendmail, pop3, imap, all
 }
 
 // target is what a run sends to and how it counts deliveries.
@@ -34,11 +36,16 @@ type target struct {
 	delivered func() int // messages delivered so far (-1: cannot tell)
 	queueDir  string
 	masterPID int
+	configDir string // of a booted instance: the sendmail workload needs it
+	binDir    string
 }
 
 func bench(o *options) error {
 	var conns []int
 	for _, f := range strings.Split(o.conns, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			return fmt.Errorf("bad -c value %q", f)
@@ -71,7 +78,12 @@ func bench(o *options) error {
 		kib, n := testenv.RSS(tg.masterPID)
 		fmt.Printf("idle RSS: %.1f MB in %d processes\n", float64(kib)/1024, n)
 	}
-	fmt.Printf("%5s %12s %13s %9s %9s %14s %6s\n", "conns", "accepted/s", "delivered/s", "p50 ms", "p99 ms", "peak RSS MB", "procs")
+	if !wants(o, "smtp") {
+		conns = nil
+	}
+	if len(conns) > 0 {
+		fmt.Printf("%5s %12s %13s %9s %9s %14s %6s\n", "conns", "accepted/s", "delivered/s", "p50 ms", "p99 ms", "peak RSS MB", "procs")
+	}
 	for _, c := range conns {
 		r, err := run(o, tg, c)
 		if err != nil {
@@ -90,6 +102,9 @@ func bench(o *options) error {
 		if r.failed > 0 {
 			fmt.Printf("      %d transactions failed; first error: %v\n", r.failed, r.firstErr)
 		}
+	}
+	if o.sendmails > 0 && wants(o, "sendmail") {
+		return runSendmail(o, tg)
 	}
 	return nil
 }
@@ -195,6 +210,7 @@ func boot(o *options, tg *target) (func(), error) {
 	tg.addr = addr
 	tg.queueDir = l.QueueDir()
 	tg.masterPID = cmd.Process.Pid
+	tg.configDir, tg.binDir = l.ConfigDir(), bin
 	if tg.rcpt == "" {
 		tg.rcpt = name + "@postern.test"
 	}

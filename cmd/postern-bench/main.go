@@ -3,6 +3,7 @@
 // # Synopsis
 //
 //	postern-bench [-addr host:port] [-m messages] [-s size] [-c 1,10,50] [-to rcpt]
+//	              [-sendmail 500]
 //	postern-bench -setup DIR [-smtp 2525] [-submission 2587] [-pop3 2110] [-imap 2143]
 //
 // # Description
@@ -16,6 +17,12 @@
 // delivered/s, the SMTP transaction latency (MAIL FROM to the reply after
 // the final dot) at p50 and p99, and the summed resident memory of master
 // and its children, idle and at its peak under load.
+//
+// The sendmail workload (on bench's own instance only, after the SMTP runs) makes -sendmail
+// submissions of a -s byte message one after the other, each a new sendmail process (and
+// its postdrop) as a script would run it, and prints submissions/s, the time per
+// submission (process start to exit 0) at p50 and p99, and delivered/s from the first
+// submission to the last delivery. -c "" skips the SMTP runs, -sendmail 0 this one.
 //
 // With -addr it sends to a running server; delivery is then counted in
 // -maildir DIR/new when given, else it waits until -queue DIR holds no
@@ -45,6 +52,7 @@ func main() {
 	flag.StringVar(&o.maildir, "maildir", "", "with -addr: Maildir whose new/ counts deliveries")
 	flag.StringVar(&o.queue, "queue", "", "with -addr: queue_directory to wait on until empty")
 	flag.DurationVar(&o.timeout, "timeout", 5*60e9, "longest wait for delivery per run")
+	flag.IntVar(&o.sendmails, "sendmail", 500, "sendmail workload: sequential submissions")
 	flag.StringVar(&o.setup, "setup", "", "write make run's configuration under DIR and exit")
 	flag.IntVar(&o.smtpPort, "smtp", 2525, "with -setup: SMTP port")
 	flag.IntVar(&o.submissionPort, "submission", 2587, "with -setup: submission port")
