@@ -318,7 +318,9 @@ func (c *rcptCheck) eval(r, list string) (verdict, *replyErr) {
 			return vPermit, nil
 		}
 	case "permit_sasl_authenticated":
-		// No SASL yet: never authenticated.
+		if s.w.saslUser != "" {
+			return vPermit, nil
+		}
 	case "permit_auth_destination":
 		if ok, err := p.authorized(c.canonical); err != nil {
 			return vReject, c.lookupFailure(err)

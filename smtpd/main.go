@@ -12,6 +12,9 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		if e.Args != nil && e.Args.ServiceName != "" {
+			s.service = e.Args.ServiceName
+		}
 		return s.handle, nil
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"postern/pkg/auth"
 	"postern/pkg/config"
 	"postern/pkg/maillog"
 	"postern/pkg/rewrite"
@@ -38,7 +40,23 @@ type server struct {
 	cleanupPath  string
 	queueDir     string
 	queueMinfree int64
+	junkLimit    int
+	minDataRate  int64
+	service      string // master.cf service name, for the limit warnings
 
+	tls         *tls.Config // nil: no certificate
+	tlsLevel    int
+	tlsWrapper  bool
+	tlsLogLevel int
+
+	saslEnable    bool
+	tlsAuthOnly   bool
+	brokenAuth    bool
+	saslRespLimit int
+	saslService   string
+	authd         *auth.Client
+
+	limits *limits
 	policy *policy
 }
 
@@ -84,7 +102,15 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 		cleanupPath:  filepath.Join(cfg.Get("queue_directory"), "public", "cleanup"),
 		queueDir:     cfg.Get("queue_directory"),
 		queueMinfree: cfg.Int("queue_minfree"),
+		junkLimit:    int(cfg.Int("smtpd_junk_command_limit")),
+		minDataRate:  cfg.Int("smtpd_min_data_rate"),
+		service:      "smtp",
 	}
+	if err := s.tlsSettings(cfg); err != nil {
+		return nil, err
+	}
+	s.saslSettings(cfg)
+	s.limits = newLimits(cfg, log.Warn)
 	if s.lineLimit < 80 {
 		s.lineLimit = 2048
 	}
@@ -163,6 +189,22 @@ func (e errorLog) Println(v ...any)               { e.l.Warn("%s", strings.TrimS
 func (s *server) handle(conn net.Conn) {
 	w := newWire(s, conn)
 	s.log.Info("connect from %s", w.client())
+	release, exceeded, n := s.limits.admit(w.ip, w.name, time.Now())
+	defer release()
+	if exceeded != "" {
+		// As Postfix: the refusal takes the banner's place.
+		s.log.Warn("Connection %s limit exceeded: %d from %s for service %s", exceeded, n, w.client(), s.service)
+		conn.SetWriteDeadline(time.Now().Add(s.timeout))
+		fmt.Fprintf(conn, "421 4.7.0 %s Error: too many connections from %s\r\n", s.myhostname, w.addr)
+		conn.Close()
+		s.log.Info("disconnect from %s commands=0/0", w.client())
+		return
+	}
+	if s.tlsWrapper && !w.handshake() {
+		conn.Close()
+		s.log.Info("disconnect from %s commands=0/0", w.client())
+		return
+	}
 	ln := &oneConn{c: w, done: make(chan struct{})}
 	w.onClose = ln.finish
 	s.smtpServer().Serve(ln)

@@ -77,6 +77,22 @@ func (s *session) proto() string {
 	return p
 }
 
+// receivedProto is the protocol of the Received: header, with RFC 3848's S for TLS and A
+// for an authenticated client (ESMTPS, ESMTPA, ESMTPSA); logs and queue attributes keep
+// the plain name, as Postfix's.
+func (s *session) receivedProto() string {
+	p := s.proto()
+	if s.w.esmtp {
+		if s.w.tlsActive {
+			p += "S"
+		}
+		if s.w.saslUser != "" {
+			p += "A"
+		}
+	}
+	return p
+}
+
 func isASCII(a string) bool {
 	for i := 0; i < len(a); i++ {
 		if a[i] >= 0x80 {
@@ -136,7 +152,11 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 			return reply(451, "4.3.0", "Error: queue file write error")
 		}
 		s.cl = cl
-		s.srv.log.Info("%s: client=%s", cl.id, s.w.client())
+		sasl := ""
+		if s.w.saslUser != "" {
+			sasl = fmt.Sprintf(", sasl_method=%s, sasl_username=%s", s.w.saslMethod, printable(s.w.saslUser, 100))
+		}
+		s.srv.log.Info("%s: client=%s%s", cl.id, s.w.client(), sasl)
 		s.writeEnvelope()
 	}
 	s.cl.rec('O', []byte(to))
@@ -168,6 +188,8 @@ func (s *session) writeEnvelope() {
 		{"client_address", s.clientAddr},
 		{"helo_name", s.heloName()},
 		{"protocol_name", s.proto()},
+		{"sasl_method", s.w.saslMethod},
+		{"sasl_username", s.w.saslUser},
 	}
 	for _, a := range attrs {
 		if a[1] == "" {
@@ -265,7 +287,7 @@ func (s *session) received(cl *cleanupConn, now time.Time) []string {
 	}
 	date := now.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")
 	lines := []string{fmt.Sprintf("Received: from %s (%s [%s])", helo, s.clientName, a)}
-	by := fmt.Sprintf("\tby %s (%s) with %s id %s", s.srv.myhostname, s.srv.mailName, s.proto(), id)
+	by := fmt.Sprintf("\tby %s (%s) with %s id %s", s.srv.myhostname, s.srv.mailName, s.receivedProto(), id)
 	if len(s.rcpts) == 1 {
 		lines = append(lines, by, fmt.Sprintf("\tfor <%s>; %s", s.rcpts[0], date))
 	} else {

@@ -52,6 +52,14 @@ type wire struct {
 	esmtp     bool
 	bare      bool // the MAIL/RCPT being processed had no domain; "@"+bareDomain was added
 
+	tlsActive  bool
+	saslUser   string // authenticated user; "" when not
+	saslMethod string
+	authFails  int
+	junk       int       // NOOP, RSET, VRFY, ETRN commands, for smtpd_junk_command_limit
+	dataStart  time.Time // start of the DATA content or BDAT chunk being read
+	dataBytes  int64
+
 	errors  int
 	lastCmd string
 	counts  map[string]*[2]int // ok, total
@@ -222,26 +230,38 @@ func (w *wire) Read(p []byte) (n int, err error) {
 // nextLine reads one line from the client, without its line ending, truncated at
 // line_length_limit (the rest of the line is skipped, as Postfix does).
 func (w *wire) nextLine() ([]byte, error) {
+	line, _, err := w.readLine(w.srv.lineLimit)
+	return line, err
+}
+
+// readLine reads one line cut at limit bytes; long tells that it was cut. The whole line
+// must arrive within smtpd_timeout, however slowly its bytes trickle in.
+func (w *wire) readLine(limit int) (line []byte, long bool, err error) {
 	if w.br.Buffered() == 0 {
 		w.flush()
 	}
 	w.conn.SetReadDeadline(time.Now().Add(w.srv.timeout))
-	var line []byte
+	total := 0
 	for {
 		frag, err := w.br.ReadSlice('\n')
-		if room := w.srv.lineLimit - len(line); room > 0 {
+		total += len(frag)
+		if room := limit + 2 - len(line); room > 0 { // room for the line end too
 			line = append(line, frag[:min(len(frag), room)]...)
 		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		break
 	}
+	eol := len(line) - len(trimEOL(line))
+	if total-eol > limit {
+		long = true
+	}
 	line = trimEOL(line)
-	return line, nil
+	return line[:min(len(line), limit)], long, nil
 }
 
 func trimEOL(b []byte) []byte {
@@ -276,12 +296,13 @@ func (w *wire) readContent(p []byte) (int, error) {
 	if w.br.Buffered() == 0 {
 		w.flush()
 	}
-	w.conn.SetReadDeadline(time.Now().Add(w.srv.timeout))
+	w.conn.SetReadDeadline(w.contentDeadline(time.Now()))
 	if _, err := w.br.Peek(1); err != nil {
 		return 0, w.lost(err)
 	}
 	buf, _ := w.br.Peek(min(len(p), w.br.Buffered()))
 	n := len(buf)
+	defer func() { w.dataBytes += int64(n) }()
 	if w.mode == modeChunk {
 		if int64(n) > w.chunkLeft {
 			n = int(w.chunkLeft)
@@ -303,6 +324,26 @@ func (w *wire) readContent(p []byte) (int, error) {
 	copy(p, buf[:n])
 	w.br.Discard(n)
 	return n, nil
+}
+
+// contentDeadline bounds a read of message content: smtpd_timeout for this read, and for
+// the whole content smtpd_timeout plus the time smtpd_min_data_rate allows for the bytes
+// received so far (Postfix's per-request deadline, always on here), so that a client
+// trickling a byte at a time cannot hold a session for ever.
+func (w *wire) contentDeadline(now time.Time) time.Time {
+	d := now.Add(w.srv.timeout)
+	if w.srv.minDataRate > 0 {
+		total := w.dataStart.Add(w.srv.timeout + time.Duration(w.dataBytes)*time.Second/time.Duration(w.srv.minDataRate))
+		if total.Before(d) {
+			d = total
+		}
+	}
+	return d
+}
+
+// startContent notes the start of DATA content or of a BDAT chunk.
+func (w *wire) startContent() {
+	w.dataStart, w.dataBytes = time.Now(), 0
 }
 
 // go-smtp's dataReader states (data.go): only CRLF "." CRLF ends the content.
@@ -362,7 +403,9 @@ func (w *wire) command(line []byte) {
 		w.direct("", "500 5.5.2 Error: bad syntax")
 		return
 	}
-	if c := text[0]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') || strings.HasSuffix(word, ":") ||
+	// Binary junk and header lines are not SMTP; printable punctuation (such as the "*" a
+	// client sends to abort an AUTH that has already failed) is merely an unknown command.
+	if c := text[0]; c < 0x20 || c >= 0x7f || strings.HasSuffix(word, ":") ||
 		verb == "CONNECT" || verb == "GET" || verb == "POST" {
 		w.srv.log.Warn("non-SMTP command from %s: %s", w.client(), printable(text, 100))
 		w.queueReply("221 2.7.0 Error: I can break rules, too. Goodbye.")
@@ -371,6 +414,17 @@ func (w *wire) command(line []byte) {
 		return
 	}
 	w.lastCmd = verb
+	if w.needTLS(verb) {
+		return
+	}
+	switch verb {
+	case "NOOP", "RSET", "VRFY", "ETRN":
+		// Past smtpd_junk_command_limit each of these counts as an error, so a client
+		// cannot idle for ever on them.
+		if w.junk++; w.srv.junkLimit > 0 && w.junk > w.srv.junkLimit {
+			w.errors++
+		}
+	}
 	switch verb {
 	case "HELO", "EHLO":
 		if arg == "" {
@@ -395,14 +449,17 @@ func (w *wire) command(line []byte) {
 			line = []byte(nl)
 		}
 		w.pass(verb, arg, line)
-	case "DATA", "RSET", "QUIT", "STARTTLS":
+	case "DATA", "RSET", "QUIT":
 		w.pass(verb, arg, line)
+	case "STARTTLS":
+		w.starttls(arg)
 	case "BDAT":
 		w.pass(verb, arg, line)
 		if n, ok := bdatSize(arg); ok {
 			w.chunkLeft = n
 			if n > 0 {
 				w.mode = modeChunk
+				w.startContent()
 			}
 		}
 	case "NOOP":
@@ -417,7 +474,7 @@ func (w *wire) command(line []byte) {
 			w.direct("vrfy", "252 2.0.0 "+printable(arg, 200))
 		}
 	case "AUTH":
-		w.direct("auth", "503 5.5.1 Error: authentication not enabled")
+		w.authCmd(arg)
 	default:
 		w.direct("unknown", "500 5.5.2 Error: command not recognized")
 	}
@@ -459,7 +516,7 @@ func (w *wire) account(cmd, reply string) {
 		}
 	}
 	if (cmd == "data" || cmd == "bdat") && code == 250 {
-		w.errors = 0
+		w.errors, w.junk = 0, 0
 	}
 }
 
@@ -553,6 +610,7 @@ func (w *wire) reply(line string) {
 			w.queueReply("354 End data with <CR><LF>.<CR><LF>")
 			w.mode = modeData
 			w.dataState = dsBeginLine
+			w.startContent()
 			return // DATA is answered again at the end of the content
 		case "502":
 			if strings.Contains(text, "Missing RCPT TO") {
@@ -567,10 +625,6 @@ func (w *wire) reply(line string) {
 	case "rset":
 		if code == "250" {
 			out = "250 2.0.0 Ok"
-		}
-	case "starttls":
-		if code == "502" {
-			out = "502 5.5.1 Error: command not implemented"
 		}
 	case "auth":
 		if code == "334" {
@@ -607,10 +661,21 @@ func (w *wire) queueEHLO(lines []string) {
 	if !w.srv.disableVrfy {
 		have["VRFY"] = "VRFY"
 	}
+	delete(have, "STARTTLS")
+	delete(have, "AUTH")
+	if w.tlsOffered() {
+		have["STARTTLS"] = "STARTTLS"
+	}
+	if w.authOffered() {
+		have["AUTH"] = "AUTH " + saslMechs
+	}
 	out := []string{w.srv.myhostname}
 	for _, k := range ehloOrder {
 		if v, ok := have[k]; ok && !w.srv.discardEhlo[k] {
 			out = append(out, v)
+			if k == "AUTH" && w.srv.brokenAuth {
+				out = append(out, "AUTH="+saslMechs)
+			}
 		}
 	}
 	for i, l := range out {

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"postern/pkg/config"
+)
+
+// TLS levels of smtpd_tls_security_level.
+const (
+	tlsNone = iota
+	tlsMay
+	tlsEncrypt
+)
+
+// tlsSettings reads smtpd_tls_security_level (or the obsolete smtpd_use_tls and
+// smtpd_enforce_tls), smtpd_tls_wrappermode and the certificate. A certificate that cannot
+// be loaded disables TLS with a warning, as Postfix: STARTTLS is then answered "454 4.7.0
+// TLS not available due to local problem". Wrapper mode without a certificate is fatal,
+// since no client could ever talk to the service.
+func (s *server) tlsSettings(cfg *config.Config) error {
+	switch strings.ToLower(cfg.Get("smtpd_tls_security_level")) {
+	case "may":
+		s.tlsLevel = tlsMay
+	case "encrypt":
+		s.tlsLevel = tlsEncrypt
+	case "", "none":
+		s.tlsLevel = tlsNone
+		if cfg.Get("smtpd_tls_security_level") == "" {
+			if cfg.Bool("smtpd_enforce_tls") {
+				s.tlsLevel = tlsEncrypt
+			} else if cfg.Bool("smtpd_use_tls") {
+				s.tlsLevel = tlsMay
+			}
+		}
+	default:
+		s.log.Warn("invalid smtpd_tls_security_level value \"%s\": using none", cfg.Get("smtpd_tls_security_level"))
+	}
+	s.tlsWrapper = cfg.Bool("smtpd_tls_wrappermode")
+	s.tlsLogLevel = int(cfg.Int("smtpd_tls_loglevel"))
+	if s.tlsLevel == tlsNone && !s.tlsWrapper {
+		return nil
+	}
+	cert, key := cfg.Get("smtpd_tls_cert_file"), cfg.Get("smtpd_tls_key_file")
+	if key == "" {
+		key = cert
+	}
+	if cert == "" {
+		if s.tlsWrapper {
+			return errors.New("smtpd_tls_wrappermode = yes needs smtpd_tls_cert_file")
+		}
+		s.log.Warn("No server certs available. TLS won't be enabled")
+		return nil
+	}
+	kp, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		msg := fmt.Sprintf("cannot load TLS certificate %s / key %s: %v", cert, key, err)
+		if errors.Is(err, fs.ErrPermission) {
+			// The usual case on Debian: the snakeoil key is root:ssl-cert 0640 and smtpd
+			// runs as mail_owner (see doc.go, "Security").
+			msg += fmt.Sprintf(" (smtpd runs as %s: make it a member of the key's group, e.g. ssl-cert)", cfg.Get("mail_owner"))
+		}
+		if s.tlsWrapper {
+			return errors.New(msg)
+		}
+		s.log.Warn("%s: TLS not available", msg)
+		return nil
+	}
+	s.tls = &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS10}
+	return nil
+}
+
+// tlsOffered tells whether STARTTLS is advertised (and accepted) on this connection.
+func (w *wire) tlsOffered() bool {
+	return w.srv.tlsLevel != tlsNone && !w.srv.tlsWrapper && !w.tlsActive && !w.srv.discardEhlo["STARTTLS"]
+}
+
+// starttls is the STARTTLS command. The handshake is done here, below go-smtp: go-smtp
+// sees only the wire, so everything that depends on TLS (AUTH, the Received protocol, the
+// encrypt level) is decided by the wire and the session.
+func (w *wire) starttls(arg string) {
+	switch {
+	case w.tlsActive:
+		w.direct("starttls", "554 5.5.1 Error: TLS already active")
+		return
+	case !w.tlsOffered():
+		w.direct("starttls", "502 5.5.1 Error: command not implemented")
+		return
+	case arg != "":
+		w.direct("starttls", "501 5.5.4 Syntax: STARTTLS")
+		return
+	case w.inTransaction():
+		w.direct("starttls", "503 5.5.1 Error: MAIL transaction in progress")
+		return
+	case w.srv.tls == nil:
+		w.direct("starttls", "454 4.7.0 TLS not available due to local problem")
+		return
+	}
+	w.direct("starttls", "220 2.0.0 Ready to start TLS")
+	// Commands pipelined behind STARTTLS came in the clear; they must not be taken as sent
+	// over TLS (CVE-2011-0411), so they are thrown away.
+	if n := w.br.Buffered(); n > 0 {
+		w.br.Discard(n)
+	}
+	w.flush()
+	if w.dead {
+		return
+	}
+	if !w.handshake() {
+		return
+	}
+	// The session starts afresh (RFC 3207): HELO, and any authentication, are forgotten.
+	w.heloGiven, w.esmtp = false, false
+	w.saslUser, w.saslMethod = "", ""
+}
+
+// handshake makes the connection a TLS server connection; false when it failed (the
+// connection is then dead and the loss logged).
+func (w *wire) handshake() bool {
+	tc := tls.Server(w.conn, w.srv.tls)
+	tc.SetDeadline(time.Now().Add(w.srv.timeout))
+	err := tc.Handshake()
+	tc.SetDeadline(time.Time{})
+	if err != nil {
+		w.dead = true
+		w.srv.log.Warn("TLS handshake failed for %s: %s", w.client(), printable(err.Error(), 200))
+		w.srv.log.Info("lost connection after %s from %s", w.lastCmd, w.client())
+		return false
+	}
+	w.mu.Lock()
+	w.conn = tc
+	w.mu.Unlock()
+	w.br = bufio.NewReaderSize(tc, 64<<10)
+	w.tlsActive = true
+	if w.srv.tlsLogLevel >= 1 {
+		st := tc.ConnectionState()
+		w.srv.log.Info("Anonymous TLS connection established from %s: %s with cipher %s",
+			w.client(), tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+	}
+	return true
+}
+
+// inTransaction tells whether a MAIL transaction is open.
+func (w *wire) inTransaction() bool {
+	if w.sess == nil {
+		return false
+	}
+	w.sess.mu.Lock()
+	defer w.sess.mu.Unlock()
+	return w.sess.mailGiven
+}
+
+// preTLS are the commands allowed before STARTTLS at level encrypt (Postfix's
+// SMTPD_CMD_FLAG_PRE_TLS); the other known commands get "530 5.7.0 Must issue a STARTTLS
+// command first".
+var preTLS = map[string]bool{"HELO": true, "EHLO": true, "STARTTLS": true, "NOOP": true, "QUIT": true}
+
+var knownCommands = map[string]bool{"HELO": true, "EHLO": true, "STARTTLS": true, "NOOP": true, "QUIT": true,
+	"AUTH": true, "MAIL": true, "RCPT": true, "DATA": true, "BDAT": true, "RSET": true, "VRFY": true, "ETRN": true}
+
+// needTLS answers a command that level encrypt refuses before TLS; true when it did.
+func (w *wire) needTLS(verb string) bool {
+	if w.srv.tlsLevel != tlsEncrypt || w.tlsActive || preTLS[verb] || !knownCommands[verb] {
+		return false
+	}
+	w.direct(strings.ToLower(verb), "530 5.7.0 Must issue a STARTTLS command first")
+	return true
+}
