@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -19,6 +20,9 @@ type sessionUser struct {
 	name, maildir string
 	rip, lip      string
 	onClose       func()
+	started       atomic.Bool   // a session was made for the connection
+	closed        chan struct{} // closed once that session has closed (its cache written)
+	closeOnce     sync.Once
 }
 
 // authServer runs go-imap for connections that are already logged in.
@@ -45,8 +49,10 @@ func newAuthServer(log *maillog.Logger, limit uint32) *authServer {
 			}
 			st := getStore(filepath.Clean(ac.user.maildir))
 			u := ac.user
+			u.started.Store(true)
 			u.onClose = func() {
 				log.Info("Disconnected: user=<%s>, rip=%s", u.name, u.rip)
+				u.closeOnce.Do(func() { close(u.closed) })
 			}
 			return &session{u: u, st: st, lim: limit}, &imapserver.GreetingData{PreAuth: true}, nil
 		},
@@ -65,6 +71,15 @@ func newAuthServer(log *maillog.Logger, limit uint32) *authServer {
 func (a *authServer) serve(c *authedConn) {
 	a.ln.ch <- c
 	<-c.done
+	// LOGOUT closes the connection before go-imap closes the session:
+	// wait for that too, or a session child would exit before it has
+	// written the folder's cache.
+	if c.user.started.Load() {
+		select {
+		case <-c.user.closed:
+		case <-time.After(30 * time.Second):
+		}
+	}
 }
 
 // ensureMaildir creates the INBOX Maildir when it is missing (a user who
@@ -91,6 +106,7 @@ type authedConn struct {
 }
 
 func newAuthedConn(c net.Conn, pending []byte, u *sessionUser) *authedConn {
+	u.closed = make(chan struct{})
 	return &authedConn{Conn: c, pending: bytes.NewReader(pending), greeting: true, user: u, done: make(chan struct{})}
 }
 

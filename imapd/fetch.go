@@ -36,10 +36,9 @@ func (r *msgReader) content() ([]byte, error) {
 		return nil, err
 	}
 	r.data = toCRLF(b)
-	if _, ok := r.mb.cache.m[r.m.base]; !ok {
+	if in, ok := r.mb.cache.m[r.m.base]; !ok || (in.hdr == nil && !in.hdrBig) {
 		if fi, err := f.Stat(); err == nil {
-			r.mb.cache.m[r.m.base] = msgInfo{vsize: int64(len(r.data)), mtime: fi.ModTime().Unix()}
-			r.mb.cache.dirty++
+			r.mb.cache.put(r.m.base, infoOf(b, len(r.data), fi.ModTime().Unix()))
 		}
 	}
 	return r.data, nil
@@ -53,6 +52,8 @@ func (r *msgReader) header() (textproto.Header, error) {
 	var src io.Reader
 	if r.data != nil {
 		src = bytes.NewReader(r.data)
+	} else if raw, err := r.mb.headerOf(r.m); err == nil && raw != nil {
+		src = bytes.NewReader(raw)
 	} else {
 		f, err := r.mb.open(r.m)
 		if err != nil {
@@ -82,7 +83,15 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, o *imap.F
 	}
 	s.mb.mu.Lock()
 	defer s.mb.mu.Unlock()
-	defer s.mb.cache.saveIfLarge(s.mb.byBase)
+	defer s.mb.saveCacheIfLarge()
+	if o.RFC822Size || o.InternalDate || o.Envelope {
+		var msgs []*message
+		s.forEach(numSet, func(_ uint32, m *message) error {
+			msgs = append(msgs, m)
+			return nil
+		})
+		s.mb.prefill(msgs, o.Envelope)
+	}
 	return s.forEach(numSet, func(seq uint32, m *message) error {
 		flags := o.Flags
 		if markSeen && !m.has('S') {

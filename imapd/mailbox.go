@@ -70,6 +70,8 @@ type mailbox struct {
 	cache    *infoCache
 	needScan bool
 	dirStamp [2]int64 // mtimes of new/ and cur/ at the last scan
+	listed   int64    // when the last listing began, unix ns
+	fresh    bool     // dirStamp too close to listed to vouch for the listing
 }
 
 // fileStamp tells whether a file changed since it was last read.
@@ -239,18 +241,53 @@ func (mb *mailbox) load() error {
 	mb.byBase = map[string]*message{}
 	mb.cache = loadInfoCache(mb.folder)
 	mb.tracker = imapserver.NewMailboxTracker(0)
+	if mb.fromSnapshot() {
+		return nil
+	}
 	return mb.rescanLocked()
+}
+
+// fromSnapshot takes the cache's listing when new/, cur/ and the UID map
+// are as they were when it was made (and, for a read-write session, new/
+// had nothing to move): no directory or map is read.
+func (mb *mailbox) fromSnapshot() bool {
+	sn := mb.cache.snap
+	if sn == nil || !sn.trusted() || mb.dirTimes() != sn.dirs ||
+		stampOf(filepath.Join(mb.folder, maildirpp.CourierUIDDB)) != sn.db {
+		return false
+	}
+	if mb.rw > 0 {
+		for _, m := range sn.msgs {
+			if m.inNew {
+				return false
+			}
+		}
+	}
+	mb.msgs = sn.msgs
+	for _, m := range mb.msgs {
+		mb.byBase[m.base] = m
+	}
+	mb.validity, mb.next, mb.dbStat = sn.validity, sn.next, sn.db
+	mb.dirStamp, mb.listed, mb.fresh = sn.dirs, sn.listed, false
+	mb.cache.snap = nil
+	mb.tracker.QueueNumMessages(uint32(len(mb.msgs)))
+	return true
 }
 
 // rescanLocked re-reads the folder and queues EXPUNGE / EXISTS / FETCH
 // FLAGS updates for the sessions. Caller holds mb.mu.
 func (mb *mailbox) rescanLocked() error {
+	if mb.validity != 0 && !mb.changedOnDisk() && !(mb.rw > 0 && mb.hasNew()) &&
+		stampOf(filepath.Join(mb.folder, maildirpp.CourierUIDDB)) == mb.dbStat {
+		return nil // nothing moved since the last scan
+	}
 	unlock, err := lockFolder(mb.folder)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	moved := map[string]bool{}
+	listed := time.Now().UnixNano()
 	ents, err := listFolder(mb.folder, mb.rw > 0, moved)
 	if err != nil {
 		return err
@@ -330,7 +367,21 @@ func (mb *mailbox) rescanLocked() error {
 	}
 	mb.needScan = false
 	mb.dirStamp = mb.dirTimes()
+	mb.listed = listed
+	mb.fresh = !(&snapshot{validity: mb.validity, dirs: mb.dirStamp, listed: listed}).trusted()
+	if mb.cache != nil {
+		mb.cache.dirty++ // a new listing to keep
+	}
 	return nil
+}
+
+func (mb *mailbox) hasNew() bool {
+	for _, m := range mb.msgs {
+		if m.inNew {
+			return true
+		}
+	}
+	return false
 }
 
 func (mb *mailbox) dirTimes() [2]int64 {
@@ -348,6 +399,9 @@ func (mb *mailbox) dirTimes() [2]int64 {
 // since the last scan, so every command sees other programs' changes even
 // without inotify.
 func (mb *mailbox) changedOnDisk() bool {
+	if mb.fresh && time.Now().UnixNano()-mb.listed > int64(2*stampSlack) {
+		return true // the last listing may have missed a change: list again
+	}
 	return mb.needScan || mb.dirTimes() != mb.dirStamp
 }
 

@@ -11,17 +11,21 @@ import (
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // SEARCH TEXT in other charsets
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 )
 
 func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *imap.SearchOptions) (*imap.SearchData, error) {
 	s.mb.mu.Lock()
 	defer s.mb.mu.Unlock()
-	defer s.mb.cache.saveIfLarge(s.mb.byBase)
+	defer s.mb.saveCacheIfLarge()
 	var (
 		seqs imap.SeqSet
 		uids imap.UIDSet
 		d    imap.SearchData
 	)
+	if info, hdr := searchNeeds(c); info || hdr {
+		s.mb.prefill(s.mb.msgs, hdr)
+	}
 	for i, m := range s.mb.msgs {
 		seq := s.tr.EncodeSeqNum(uint32(i + 1))
 		if seq == 0 {
@@ -109,7 +113,19 @@ func (s *session) match(r *msgReader, seq uint32, c *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+	rawDone := false
+	if len(c.Header) > 0 && c.SentSince.IsZero() && c.SentBefore.IsZero() && r.data == nil {
+		// The cached header, searched as it is: no parse of every field.
+		if raw, err := s.mb.headerOf(m); err == nil && raw != nil {
+			for _, hc := range c.Header {
+				if !matchRaw(raw, hc.Key, hc.Value) {
+					return false
+				}
+			}
+			rawDone = true
+		}
+	}
+	if !rawDone && (len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero()) {
 		h, err := r.header()
 		if err != nil {
 			return false
@@ -216,4 +232,87 @@ func matchEntity(e *gomessage.Entity, p string, withHeader bool, depth int) bool
 		return false
 	}
 	return bytes.Contains(bytes.ToLower(b), []byte(p))
+}
+
+// searchNeeds tells whether criteria use sizes or dates (info) or the
+// header, so that the files can be read ahead.
+func searchNeeds(c *imap.SearchCriteria) (info, hdr bool) {
+	info = !c.Since.IsZero() || !c.Before.IsZero() || c.Larger != 0 || c.Smaller != 0
+	hdr = len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero()
+	for i := range c.Not {
+		a, b := searchNeeds(&c.Not[i])
+		info, hdr = info || a, hdr || b
+	}
+	for i := range c.Or {
+		for j := range c.Or[i] {
+			a, b := searchNeeds(&c.Or[i][j])
+			info, hdr = info || a, hdr || b
+		}
+	}
+	return info, hdr
+}
+
+// matchRaw is matchFields on a raw header: the fields named key, unfolded,
+// searched case-insensitively; a value with encoded words goes through
+// matchFields for their decoding.
+func matchRaw(raw []byte, key, pattern string) bool {
+	p := []byte(strings.ToLower(pattern))
+	found := false
+	eachField(raw, func(name, value []byte) bool {
+		if !bytes.EqualFold(name, []byte(key)) {
+			return true
+		}
+		if len(p) == 0 {
+			found = true
+		} else if bytes.Contains(value, []byte("=?")) {
+			var h textproto.Header
+			h.Add(key, string(value))
+			mh := mail.Header{Header: gomessage.Header{Header: h}}
+			found = matchFields(mh.FieldsByKey(key), pattern)
+		} else {
+			found = bytes.Contains(bytes.ToLower(value), p)
+		}
+		return !found
+	})
+	return found
+}
+
+// eachField calls f with each field's name and unfolded value until f
+// returns false.
+func eachField(raw []byte, f func(name, value []byte) bool) {
+	var name, value []byte
+	flush := func() bool {
+		if name == nil {
+			return true
+		}
+		ok := f(name, bytes.TrimSpace(value))
+		name, value = nil, nil
+		return ok
+	}
+	for len(raw) > 0 {
+		i := bytes.IndexByte(raw, '\n')
+		var line []byte
+		if i < 0 {
+			line, raw = raw, nil
+		} else {
+			line, raw = raw[:i], raw[i+1:]
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if name != nil {
+				value = append(value, line...)
+			}
+			continue
+		}
+		if !flush() {
+			return
+		}
+		if c := bytes.IndexByte(line, ':'); c > 0 {
+			name, value = bytes.TrimRight(line[:c], " \t"), line[c+1:len(line):len(line)] // appends copy
+		}
+	}
+	flush()
 }

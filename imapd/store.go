@@ -131,9 +131,7 @@ func (s *store) release(mb *mailbox, rw bool) {
 	}
 	if last {
 		s.watch.remove(mb)
-		if mb.cache != nil {
-			mb.cache.save(mb.byBase)
-		}
+		mb.saveCache()
 	}
 	mb.mu.Unlock()
 }
