@@ -2,7 +2,7 @@
 //
 // # Synopsis
 //
-//	postern-bench [-addr host:port] [-m messages] [-s size] [-c 1,10,50] [-to rcpt]
+//	postern-bench [-workload smtp,sendmail,pop3,imap|all] [-addr host:port] [-m messages] [-s size] [-c 1,10,50] [-to rcpt]
 //	              [-sendmail 500]
 //	postern-bench -setup DIR [-smtp 2525] [-submission 2587] [-pop3 2110] [-imap 2143]
 //
@@ -27,6 +27,13 @@
 // With -addr it sends to a running server; delivery is then counted in
 // -maildir DIR/new when given, else it waits until -queue DIR holds no
 // message, else only acceptance is measured.
+//
+// -workload pop3 and imap boot an instance of their own with a passwd-file
+// account (as make run has) and measure one POP3 session retrieving
+// -pop3-m messages, and IMAP SELECT, UID FETCH 1:* (UID FLAGS RFC822.SIZE)
+// and UID SEARCH HEADER Subject x on a Maildir of -imap-m messages: the
+// first session after delivery, warm sessions, and -imap-c concurrent
+// sessions (mailbench.go, pop3.go, imap.go).
 //
 // -setup writes the self-contained configuration that make run uses
 // (postern/pkg/testenv.Layout) under DIR and exits.
@@ -58,12 +65,14 @@ func main() {
 	flag.IntVar(&o.submissionPort, "submission", 2587, "with -setup: submission port")
 	flag.IntVar(&o.pop3Port, "pop3", 2110, "with -setup: POP3 port")
 	flag.IntVar(&o.imapPort, "imap", 2143, "with -setup: IMAP port")
+	flag.StringVar(&o.workloads, "workload", "all", "smtp, sendmail, pop3, imap or all (comma-separated)")
+	mailFlags()
 	flag.Parse()
 	var err error
 	if o.setup != "" {
 		err = setup(&o)
 	} else {
-		err = bench(&o)
+		err = runWorkloads(&o)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "postern-bench: %v\n", err)
