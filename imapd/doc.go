@@ -34,9 +34,12 @@
 // to courierimapuiddb. Subscriptions are courierimapsubscribed (Dovecot's
 // subscriptions file is read when that is all there is). SELECT moves
 // new/ to cur/ as Courier does; EXAMINE leaves new/ alone. Message sizes
-// as sent (CRLF) and dates are cached per folder in postern-imapcache, so
-// that FETCH of sizes and dates does not reread messages; sizes come from
-// ",W=" in file names when present. Changes to new/ and cur/ by other
+// as sent (CRLF), dates and headers are cached per folder in
+// postern-imapcache, so that FETCH of sizes and dates, ENVELOPE and SEARCH
+// HEADER do not reread messages; sizes come from ",W=" in file names when
+// present. The cache also holds the folder's listing: a session whose
+// new/, cur/ and courierimapuiddb are unchanged since the last scan opens
+// the folder without reading them. Changes to new/ and cur/ by other
 // programs are seen through inotify (pushed to IDLE clients within a
 // fraction of a second), by a cheap check before every command reply, and
 // by a rescan every 30 seconds.
