@@ -273,13 +273,21 @@ const workingRejectsText = "reject_unauth_destination, defer_unauth_destination,
 // checkRcpt evaluates the restriction lists and the unlisted-recipient check; nil = accept.
 func (c *rcptCheck) run() *replyErr {
 	p := c.s.srv.policy
-	deferIfPermit := false
+	var deferred *replyErr // the first defer_if_permit
 	for _, name := range rcptLists {
-		for _, r := range p.lists[name] {
-			v, e := c.eval(r, name)
+		items := p.lists[name]
+		for i := 0; i < len(items); i++ {
+			r, arg := strings.ToLower(items[i]), ""
+			if argRestrictions[r] && i+1 < len(items) {
+				i++
+				arg = items[i]
+			}
+			v, e := c.eval(r, name, arg)
 			if e != nil {
 				if e.deferIfPermit {
-					deferIfPermit = true
+					if deferred == nil {
+						deferred = e
+					}
 					continue
 				}
 				return e
@@ -289,8 +297,12 @@ func (c *rcptCheck) run() *replyErr {
 			}
 		}
 	}
-	if deferIfPermit {
-		return &replyErr{code: p.deferCode, dsn: "4.7.1", text: fmt.Sprintf("<%s>: Recipient address rejected: defer_if_permit requested", c.rcpt)}
+	if deferred != nil {
+		if deferred.code == 0 {
+			return &replyErr{code: p.deferCode, dsn: "4.7.1", text: fmt.Sprintf("<%s>: Recipient address rejected: defer_if_permit requested", c.rcpt)}
+		}
+		deferred.deferIfPermit = false
+		return deferred
 	}
 	if p.rejectUnlisted {
 		if e := c.unlisted(); e != nil {
@@ -300,9 +312,9 @@ func (c *rcptCheck) run() *replyErr {
 	return nil
 }
 
-func (c *rcptCheck) eval(r, list string) (verdict, *replyErr) {
+func (c *rcptCheck) eval(r, list, arg string) (verdict, *replyErr) {
 	s, p := c.s, c.s.srv.policy
-	switch strings.ToLower(r) {
+	switch r {
 	case "permit":
 		return vPermit, nil
 	case "dunno":
@@ -344,6 +356,9 @@ func (c *rcptCheck) eval(r, list string) (verdict, *replyErr) {
 			return vReject, e
 		}
 	default:
+		if v, e, ok := c.evalMore(r, list, arg); ok {
+			return v, e
+		}
 		s.srv.log.Warn("unknown smtpd restriction: \"%s\"", r)
 		return vReject, &replyErr{code: 451, dsn: "4.3.5", text: "Server configuration error"}
 	}

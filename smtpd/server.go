@@ -80,6 +80,15 @@ type policy struct {
 	delimiter           string
 	doubleBounce        string
 	rewriteLocal        []string // local_header_rewrite_clients
+
+	access           map[string]*accessTable // check_*_access tables by spec
+	loginMaps        *accessTable            // smtpd_sender_login_maps
+	accessRejectCode int
+	accessDeferCode  int
+	nonFQDNCode      int
+	unknownAddrCode  int
+	nullKey          string
+	resolver         *net.Resolver
 }
 
 func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
@@ -138,6 +147,9 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 		localAddrs:   localAddrs(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")),
 	}
 	if err := p.openTables(cfg, log); err != nil {
+		return nil, err
+	}
+	if err := p.openAccess(cfg, log); err != nil {
 		return nil, err
 	}
 	working := false
