@@ -27,9 +27,62 @@
 // items match a domain that is a bare key of the table; its domains are authorized
 // destinations. Supported
 // restrictions: permit, reject, defer, dunno, defer_if_permit, permit_mynetworks,
-// permit_sasl_authenticated (never true: no SASL yet), permit_auth_destination,
-// reject_unauth_destination, defer_unauth_destination, reject_unlisted_recipient. Any other
-// name is logged and answered "451 4.3.5 Server configuration error".
+// permit_sasl_authenticated, permit_auth_destination, reject_unauth_destination,
+// defer_unauth_destination, reject_unlisted_recipient, reject_non_fqdn_recipient and
+// reject_non_fqdn_sender ("504 5.5.2 <x>: Recipient address rejected: need fully-qualified
+// address"), reject_unknown_recipient_domain and reject_unknown_sender_domain (an MX or
+// address record is needed unless the domain is local: "450 4.1.2 <x>: Recipient address
+// rejected: Domain not found", a null MX "556 5.1.10 ... (nullMX)", a DNS failure
+// defer_if_permit), check_client_access, check_helo_access, check_sender_access and
+// check_recipient_access type:table (access(5): OK, REJECT [text], DEFER [text],
+// DEFER_IF_PERMIT, DUNNO, NNN [x.y.z] text, or a restriction name; fixed-string tables are
+// also asked the domain, parent domains, user@ and address prefixes, regexp: and cidr:
+// only the whole string), and reject_sender_login_mismatch,
+// reject_authenticated_sender_login_mismatch, reject_unauthenticated_sender_login_mismatch
+// with smtpd_sender_login_maps ("553 5.7.1 <s>: Sender address rejected: not owned by
+// user U" / "... not logged in"). Any other name is logged and answered "451 4.3.5 Server
+// configuration error".
+//
+// # TLS and authentication
+//
+// With smtpd_tls_security_level = may (or encrypt) and a certificate, EHLO offers STARTTLS
+// until TLS is active; STARTTLS answers "220 2.0.0 Ready to start TLS", "454 4.7.0 TLS not
+// available due to local problem" (certificate unreadable), "554 5.5.1 Error: TLS already
+// active", "501 5.5.4 Syntax: STARTTLS", or "502 5.5.1 Error: command not implemented" when
+// TLS is off. Input pipelined behind STARTTLS is discarded; after the handshake HELO and
+// authentication are forgotten. At level encrypt every command but HELO, EHLO, STARTTLS,
+// NOOP and QUIT gets "530 5.7.0 Must issue a STARTTLS command first" before TLS.
+// smtpd_tls_wrappermode = yes (the submissions service, port 465) does the handshake
+// before the banner.
+//
+// With smtpd_sasl_auth_enable = yes EHLO offers "AUTH PLAIN LOGIN" (and "AUTH=PLAIN
+// LOGIN" with broken_sasl_auth_clients), but not before TLS when smtpd_tls_auth_only =
+// yes or the level is encrypt. Passwords are checked by authd(8) (service
+// $smtpd_sasl_service, "smtp"), whatever smtpd_sasl_type says. Replies: "235 2.7.0
+// Authentication successful", "535 5.7.8 Error: authentication failed: authentication
+// failure", "454 4.7.0 Temporary authentication failure: ...", "501 5.7.0 Authentication
+// aborted", "503 5.5.1 Error: already authenticated", "503 5.5.1 Error: MAIL transaction
+// in progress", "503 5.5.1 Error: authentication not enabled", "504 5.5.4 Unsupported
+// authentication mechanism", "501 5.5.4 Syntax: AUTH mechanism", "500 5.5.6 SASL response
+// limit exceeded". An authenticated session satisfies permit_sasl_authenticated; cleanup
+// gets sasl_method and sasl_username; the Received: header says ESMTPS, ESMTPA or ESMTPSA
+// (RFC 3848) while logs keep ESMTP, as Postfix's.
+//
+// # Abuse limits
+//
+// Connections are counted per client address in the process (smtpd serves a whole
+// service; Postfix's anvil counts across services): beyond
+// smtpd_client_connection_count_limit at once, or smtpd_client_connection_rate_limit per
+// anvil_rate_time_unit, the client gets "421 4.7.0 $myhostname Error: too many connections
+// from ADDR" instead of the banner, except smtpd_client_event_limit_exceptions (default
+// $mynetworks). The service's maxproc bounds all sessions together. Each failed AUTH in a
+// session is answered after N × smtpd_error_sleep_time (at most 10s), on top of authd's
+// per-address delay, and counts toward smtpd_hard_error_limit. A command line must arrive
+// whole within smtpd_timeout; message content within smtpd_timeout plus the time
+// smtpd_min_data_rate allows for the bytes received (Postfix's smtpd_per_request_deadline,
+// always on here); past smtpd_junk_command_limit each NOOP, RSET, VRFY or ETRN counts as an
+// error. So a client trickling bytes cannot hold a session for ever, and many of them
+// cannot take more than the count limit of one address or maxproc of the service.
 //
 // When cleanup refuses a message, the reply is "CODE DSN Error: REASON" ("451 4.3.0 Error:
 // queue file write error"), or "CODE DSN REASON" when cleanup marks the reason as the whole
@@ -59,10 +112,13 @@
 // smtpd_timeout applies to each read, also inside DATA; all replies that are ready go out
 // in one write once the client's pipelined input is consumed.
 //
+// STARTTLS and AUTH are handled by the wire itself: the TLS handshake is done there, below
+// go-smtp, which therefore never sees a *tls.Conn and is never asked about TLS or AUTH.
+//
 // Known deviations from Postfix:
-//   - No STARTTLS, AUTH, ETRN, XCLIENT or XFORWARD. The front would see TLS records;
-//     adding STARTTLS means doing the handshake in the front, below go-smtp, and telling
-//     go-smtp about it (it detects TLS only with a *tls.Conn type assertion).
+//   - No ETRN, XCLIENT or XFORWARD; no TLS client certificates, session cache,
+//     smtpd_tls_received_header or cipher/protocol settings (Go's defaults, TLS 1.0 and
+//     up); SASL only through authd, PLAIN and LOGIN.
 //   - Some of go-smtp's error texts remain, e.g. for malformed ESMTP parameters
 //     ("500 5.5.4 Unknown MAIL FROM argument" where Postfix says "555 5.5.4 Unsupported
 //     option: X"), for a message that reaches message_size_limit exactly, and BDAT's
@@ -70,15 +126,24 @@
 //   - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are accepted but not yet passed to cleanup.
 //   - The junk command limit, smtpd_forbid_bare_newline, reject footers and the pipelining
 //     checks are not implemented; VRFY does not look the address up.
-//   - Table lookups (type:table) in restrictions (check_*_access), in mynetworks,
-//     mydestination and relay_domains are not supported yet; virtual_mailbox_domains and
-//     relay_recipient_maps are not checked.
+//   - Table lookups (type:table) in mynetworks, mydestination and relay_domains are not
+//     supported yet; virtual_mailbox_domains and relay_recipient_maps are not checked.
+//     Access map actions other than accept/reject/defer (HOLD, DISCARD, FILTER, REDIRECT,
+//     PREPEND, WARN) are logged and ignored.
 //
 // # Security
 //
 // smtpd is network-facing and runs unprivileged: master starts it as mail_owner. It never
-// opens queue files; all it can do is talk to cleanup. Client input reaches logs only with
-// control characters replaced.
+// opens queue files; all it can do is talk to cleanup, and to authd to check a password.
+// Client input reaches logs only with control characters replaced.
+//
+// Unlike Postfix's smtpd, which opens its TLS key as root before it drops privileges, this
+// smtpd is started by master already as mail_owner, so smtpd_tls_key_file must be readable
+// by mail_owner. Debian's snakeoil key is root:ssl-cert 0640: make mail_owner a member of
+// ssl-cert ("adduser postfix ssl-cert"). A key smtpd cannot read is reported at start
+// ("cannot load TLS certificate ... permission denied (smtpd runs as postfix: make it a
+// member of the key's group, e.g. ssl-cert)"); STARTTLS then answers 454, and a wrapper
+// mode service does not start.
 //
 // # Diagnostics
 //
@@ -86,7 +151,12 @@
 // "NOQUEUE: reject: RCPT from NAME[ADDR]: REPLY; from=<s> to=<r> proto=ESMTP helo=<h>",
 // "lost connection after CMD from NAME[ADDR]", "timeout after CMD from NAME[ADDR]",
 // "too many errors after CMD from NAME[ADDR]", "warning: non-SMTP command from ...", and
-// "disconnect from NAME[ADDR] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5". NAME is
+// "disconnect from NAME[ADDR] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+// "warning: NAME[ADDR]: SASL PLAIN authentication failed: authentication failure,
+// sasl_username=U" (what fail2ban watches), "ID: client=NAME[ADDR], sasl_method=PLAIN,
+// sasl_username=U", "warning: Connection concurrency limit exceeded: N from NAME[ADDR] for
+// service S" (or "rate"), and with smtpd_tls_loglevel >= 1 "Anonymous TLS connection
+// established from NAME[ADDR]: TLSv1.3 with cipher C" (Go's cipher names). NAME is
 // "unknown" unless the client's address has a forward-confirmed reverse name.
 //
 // A configuration whose relay and recipient restrictions hold no working reject is fatal at
@@ -121,9 +191,22 @@
 //	recipient_delimiter (empty), double_bounce_sender (double-bounce)
 //	local_header_rewrite_clients (permit_inet_interfaces): rewrite_context=local for these
 //	queue_directory: where public/cleanup is
+//	smtpd_tls_security_level (empty: smtpd_use_tls/smtpd_enforce_tls, else none): none, may, encrypt
+//	smtpd_tls_cert_file (empty), smtpd_tls_key_file ($smtpd_tls_cert_file), smtpd_tls_wrappermode (no)
+//	smtpd_tls_auth_only (no), smtpd_tls_loglevel (0)
+//	smtpd_sasl_auth_enable (no), smtpd_sasl_service (smtp), broken_sasl_auth_clients (no)
+//	smtpd_sasl_response_limit (12288), authd_service_name (auth): the socket private/auth
+//	smtpd_sender_login_maps (empty)
+//	smtpd_client_connection_count_limit (50), smtpd_client_connection_rate_limit (0)
+//	anvil_rate_time_unit (60s), smtpd_client_event_limit_exceptions ($mynetworks)
+//	smtpd_min_data_rate (500), smtpd_junk_command_limit (100)
+//	access_map_reject_code (554), access_map_defer_code (450), non_fqdn_reject_code (504)
+//	unknown_address_reject_code (450), smtpd_null_access_lookup_key (<>)
+//	smtpd_dns_resolver_address ($smtp_dns_resolver_address; Postern): ip:port of the DNS
+//	  server for reject_unknown_*_domain, instead of the system's
 //
 // # See also
 //
-// cleanup(8), master(8), postconf(5), Postfix's smtpd(8); docs/DESIGN.md for the cleanup
-// protocol.
+// cleanup(8), master(8), authd(8), postconf(5), access(5), Postfix's smtpd(8);
+// docs/DESIGN.md for the cleanup protocol.
 package main
