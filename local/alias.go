@@ -6,6 +6,7 @@ import (
 	"postern/pkg/addr"
 	"postern/pkg/aliases"
 	"postern/pkg/config"
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
 	"postern/pkg/table"
@@ -140,7 +141,7 @@ func (x *expansion) alias(rc *rcpt, st state) bool {
 			continue
 		}
 		if st.level > maxAliasDepth {
-			x.s.log.Warn("alias database loop for %s", printable(name))
+			x.s.log.Warn("alias database loop for %s", deliver.Printable(name))
 			x.record(rc.Addr, st, dsn.Bounce("5.4.6", "alias database loop for %s", name))
 			return true
 		}
@@ -210,10 +211,10 @@ func (x *expansion) alias(rc *rcpt, st state) bool {
 
 		items, perr := aliases.ParseItems(value)
 		if perr != nil {
-			x.s.log.Warn("%s: alias %s: %v", x.r.QueueID, printable(name), perr)
+			x.s.log.Warn("%s: alias %s: %v", x.r.QueueID, deliver.Printable(name), perr)
 		}
 		if len(items) == 0 {
-			x.s.log.Warn("no recipient in alias lookup result for %s", printable(name))
+			x.s.log.Warn("no recipient in alias lookup result for %s", deliver.Printable(name))
 			x.record(rc.Addr, st, dsn.Defer("4.3.0", "alias database unavailable"))
 			return true
 		}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"postern/pkg/deliver"
 	"postern/pkg/ipc"
 	"postern/pkg/maildir"
 	"postern/pkg/mbox"
@@ -145,7 +146,7 @@ func (s *server) runChild(j *job, blob []byte, qf *os.File, uid, gid int) result
 			detail = strings.TrimSpace(runErr.Error() + " " + detail)
 		}
 		r := fail("4.3.0", "delivery as user %s failed", j.User)
-		r.Warnings = append(r.Warnings, fmt.Sprintf("delivery child for %s (uid %d): no status: %s", j.User, uid, printable(detail)))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("delivery child for %s (uid %d): no status: %s", j.User, uid, deliver.Printable(detail)))
 		return r
 	}
 	return resultFromAttrs(a, j.User, "delivery child")

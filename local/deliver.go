@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"postern/pkg/config"
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
@@ -140,20 +135,11 @@ func newServer(c *config.Config, l *maillog.Logger) (*server, error) {
 	return s, nil
 }
 
-// request is one delivery request from qmgr (docs/DESIGN.md, "delivery request").
+// request is one delivery request from qmgr (pkg/deliver) and its one
+// recipient: qmgr sends one per request, and local ignores any others.
 type request struct {
-	QueueName, QueueID string
-	Offset             int64
-	Arrival, Active    time.Time
-	Sender             string
-	Recipient, Orig    string
-	ClientName         string
-	ClientAddr         string
-	ClientProto        string
-	ClientHelo         string
-	SASLMethod         string
-	SASLUser           string
-	SASLSender         string
+	*deliver.Request
+	Recipient, Orig string
 
 	// Set during delivery, for alias and .forward expansion (expand.go).
 	qf     *os.File
@@ -166,104 +152,19 @@ type request struct {
 const maxAddress = 2048
 
 func parseRequest(a ipc.Attrs) (*request, error) {
-	r := &request{
-		QueueName:   a.Get("queue_name"),
-		QueueID:     a.Get("queue_id"),
-		Sender:      a.Get("sender"),
-		Recipient:   a.Get("recipient"),
-		Orig:        a.Get("orig_recipient"),
-		ClientName:  a.Get("client_name"),
-		ClientAddr:  a.Get("client_address"),
-		ClientProto: a.Get("client_protocol"),
-		ClientHelo:  a.Get("client_helo"),
-		SASLMethod:  a.Get("sasl_method"),
-		SASLUser:    a.Get("sasl_username"),
-		SASLSender:  a.Get("sasl_sender"),
+	dr, err := deliver.Parse(a)
+	if err != nil {
+		return nil, err
 	}
-	// Only the active queue is ever delivered from, and the ID must be a
-	// bare queue file name: the request never names a path.
-	if r.QueueName != queue.Active {
-		return nil, fmt.Errorf("bad queue_name %q", printable(trunc(r.QueueName)))
-	}
-	if !queue.ValidID(r.QueueID) {
-		return nil, fmt.Errorf("bad queue_id %q", printable(trunc(r.QueueID)))
-	}
-	off, err := strconv.ParseInt(a.Get("content_offset"), 10, 64)
-	if err != nil || off <= 0 {
-		return nil, fmt.Errorf("bad content_offset %q", printable(trunc(a.Get("content_offset"))))
-	}
-	r.Offset = off
-	if r.Recipient == "" {
-		return nil, errors.New("no recipient")
-	}
-	r.Arrival = parseTime(a.Get("arrival_time"))
-	r.Active = parseTime(a.Get("active_time"))
-	return r, nil
-}
-
-func trunc(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
-	}
-	return s
-}
-
-// parseTime reads "seconds[.fraction]"; anything else is the zero time.
-func parseTime(v string) time.Time {
-	if v == "" || len(v) > 32 {
-		return time.Time{}
-	}
-	sec, frac, _ := strings.Cut(v, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil || s < 0 {
-		return time.Time{}
-	}
-	var ns int64
-	if frac != "" {
-		if len(frac) > 9 {
-			frac = frac[:9]
-		}
-		n, err := strconv.ParseInt(frac, 10, 64)
-		if err != nil || n < 0 {
-			return time.Time{}
-		}
-		for i := len(frac); i < 9; i++ {
-			n *= 10
-		}
-		ns = n
-	}
-	return time.Unix(s, ns)
+	return &request{Request: dr, Recipient: dr.Rcpts[0].Addr, Orig: dr.Rcpts[0].Orig}, nil
 }
 
 // serve handles one qmgr connection: requests one after another, each
 // answered before the next is read.
 func (s *server) serve(c net.Conn) {
-	defer c.Close()
-	br := bufio.NewReaderSize(c, 64<<10)
-	for {
-		c.SetReadDeadline(time.Now().Add(s.cfg.ipcTimeout))
-		a, err := ipc.Read(br)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
-				s.log.Warn("read delivery request: %v", err)
-			}
-			return
-		}
-		st := s.handle(a)
-		code := "4"
-		switch st.Class() {
-		case '2':
-			code = "0"
-		case '5':
-			code = "5"
-		}
-		c.SetWriteDeadline(time.Now().Add(s.cfg.ipcTimeout))
-		if err := ipc.Write(c, ipc.Attrs{{Name: "status", Value: code}, {Name: "dsn", Value: st.Code},
-			{Name: "reason", Value: st.Text}}); err != nil {
-			s.log.Warn("write delivery reply: %v", err)
-			return
-		}
-	}
+	deliver.Serve(c, s.cfg.ipcTimeout, s.log, func(a ipc.Attrs) ipc.Attrs {
+		return deliver.Reply{Status: s.handle(a)}.Attrs()
+	})
 }
 
 // handle performs one request and logs its outcome. A panic becomes a
@@ -279,7 +180,7 @@ func (s *server) handle(a ipc.Attrs) (st dsn.Status) {
 	r.start = start
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("%s: internal error delivering to %s: %v", r.QueueID, printable(trunc(r.Recipient)), p)
+			s.log.Error("%s: internal error delivering to %s: %v", r.QueueID, deliver.Printable(deliver.Trunc(r.Recipient)), p)
 			st = dsn.Defer("4.3.0", "internal error")
 			r.logged = false
 		}
@@ -287,28 +188,11 @@ func (s *server) handle(a ipc.Attrs) (st dsn.Status) {
 			logDelivery(s.log, r, start, s.now(), st)
 		}
 	}()
-	f, err := s.openQueueFile(r)
+	f, err := r.Open(s.queue)
 	if err != nil {
 		s.log.Warn("%s: %v", r.QueueID, err)
 		return dsn.Defer("4.3.0", "cannot open queue file")
 	}
 	defer f.Close()
 	return s.deliver(r, f)
-}
-
-// openQueueFile opens queue_directory/active/ID read-only, refusing
-// anything but a regular file.
-func (s *server) openQueueFile(r *request) (*os.File, error) {
-	path := s.queue.Path(r.QueueName, r.QueueID)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	f := os.NewFile(uintptr(fd), path)
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	return f, nil
 }

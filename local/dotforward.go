@@ -10,6 +10,7 @@ import (
 
 	"postern/pkg/aliases"
 	"postern/pkg/config"
+	"postern/pkg/deliver"
 )
 
 // maxForwardFile bounds what is read of a .forward or :include: file.
@@ -87,20 +88,20 @@ func (x *expansion) dotforward(rc *rcpt, u *account, st state) bool {
 	}
 	switch {
 	case fi.Mode&unix.S_IFMT != unix.S_IFREG:
-		return warn("file %s is not a regular file", printable(path))
+		return warn("file %s is not a regular file", deliver.Printable(path))
 	case fi.Uid != 0 && int(fi.Uid) != u.UID:
-		return warn("file %s has bad owner uid %d", printable(path), fi.Uid)
+		return warn("file %s has bad owner uid %d", deliver.Printable(path), fi.Uid)
 	case fi.Mode&0o002 != 0:
-		return warn("file %s is world writable", printable(path))
+		return warn("file %s is world writable", deliver.Printable(path))
 	}
 	f, err := openAs(path, uid, gid, true)
 	if err != nil {
-		return warn("cannot open file %s: %s", printable(path), errText(errors.Unwrap(err)))
+		return warn("cannot open file %s: %s", deliver.Printable(path), errText(errors.Unwrap(err)))
 	}
 	items, err := readList(f, &fi)
 	f.Close()
 	if err != nil {
-		warn("%s: %v", printable(path), err)
+		warn("%s: %v", deliver.Printable(path), err)
 	}
 	if len(items) == 0 {
 		return false

@@ -8,6 +8,7 @@ import (
 
 	"postern/pkg/addr"
 	"postern/pkg/aliases"
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
 )
@@ -116,7 +117,7 @@ func (x *expansion) finish() dsn.Status {
 // :include: file, within the expansion limit.
 func (x *expansion) list(rc *rcpt, items []aliases.Item, st state, what string) {
 	if x.items+len(items) > x.s.xc.maxItems {
-		x.s.log.Warn("%s: %s: expansion to more than %d destinations", x.r.QueueID, printable(what), x.s.xc.maxItems)
+		x.s.log.Warn("%s: %s: expansion to more than %d destinations", x.r.QueueID, deliver.Printable(what), x.s.xc.maxItems)
 		x.record(rc.Addr, st, dsn.Bounce("5.2.4", "too many destinations in the expansion of %s (limit %d)", rc.Addr, x.s.xc.maxItems))
 		return
 	}
@@ -153,7 +154,7 @@ func (x *expansion) token(rc *rcpt, it aliases.Item, st state) {
 func (x *expansion) address(a string, noAlias bool, st state) {
 	a = addr.Canonical(a, x.s.xc.myorigin)
 	if len(a) > maxAddress {
-		x.record(printable(a[:100])+"...", st, dsn.Bounce("5.1.3", "address too long"))
+		x.record(deliver.Printable(a[:100])+"...", st, dsn.Bounce("5.1.3", "address too long"))
 		return
 	}
 	if _, domain := addr.Split(a); domain != "" && !addr.DomainIn(domain, x.s.xc.mydest) {

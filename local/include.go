@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
 )
@@ -30,26 +31,26 @@ func (x *expansion) include(rc *rcpt, path string, st state) {
 		x.record(rc.Addr, st, dsn.Bounce("5.3.5", "mail system configuration error"))
 	}
 	if path == "" || path[0] != '/' {
-		config(":include:%s uses a relative path", printable(path))
+		config(":include:%s uses a relative path", deliver.Printable(path))
 		return
 	}
 	fi, err := statAs(path, uid, gid, false)
 	switch {
 	case err != nil:
-		config("unable to lookup :include: file %s: %s", printable(path), errText(err))
+		config("unable to lookup :include: file %s: %s", deliver.Printable(path), errText(err))
 		return
 	case fi.Mode&unix.S_IFMT != unix.S_IFREG:
-		config(":include: file %s is not a regular file", printable(path))
+		config(":include: file %s is not a regular file", deliver.Printable(path))
 		return
 	case fi.Mode&0o002 != 0:
-		config(":include: file %s is world writable", printable(path))
+		config(":include: file %s is world writable", deliver.Printable(path))
 		return
 	}
 	st.expType = expInclude
 	if uid == 0 && fi.Uid != 0 {
 		u, err := passwd.LookupUID(int(fi.Uid))
 		if err != nil {
-			x.s.log.Warn("%s: cannot find :include: file owner username", printable(path))
+			x.s.log.Warn("%s: cannot find :include: file owner username", deliver.Printable(path))
 			x.record(rc.Addr, st, dsn.Defer("4.3.5", "mail system configuration error"))
 			return
 		}
@@ -61,13 +62,13 @@ func (x *expansion) include(rc *rcpt, path string, st state) {
 	}
 	f, err := openAs(path, uid, gid, false)
 	if err != nil {
-		config("cannot open include file %s: %s", printable(path), errText(errors.Unwrap(err)))
+		config("cannot open include file %s: %s", deliver.Printable(path), errText(errors.Unwrap(err)))
 		return
 	}
 	items, err := readList(f, nil)
 	f.Close()
 	if err != nil {
-		x.s.log.Warn(":include: file %s: %v", printable(path), err)
+		x.s.log.Warn(":include: file %s: %v", deliver.Printable(path), err)
 	}
 	if len(items) > 0 {
 		x.list(rc, items, st, ":include:"+path)

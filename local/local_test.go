@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
@@ -519,7 +520,7 @@ func BenchmarkDeliverInProcess(b *testing.B)      { benchDeliver(b, modeInProces
 func TestLogFormat(t *testing.T) {
 	e := newEnv(t, "")
 	t0 := time.Unix(1700000000, 0)
-	r := &request{QueueID: "ABC123", Recipient: "a@x", Orig: "b@x", Arrival: t0, Active: t0.Add(1500 * time.Millisecond)}
+	r := &request{Request: &deliver.Request{QueueID: "ABC123", Arrival: t0, Active: t0.Add(1500 * time.Millisecond)}, Recipient: "a@x", Orig: "b@x"}
 	logDelivery(e.srv.log, r, t0.Add(2250*time.Millisecond), t0.Add(2300*time.Millisecond),
 		dsn.Defer("4.3.0", "temporary failure\nx"))
 	want := ": ABC123: to=<a@x>, orig_to=<b@x>, relay=local, delay=2.3, delays=1.5/0.75/0/0.05, dsn=4.3.0, status=deferred (temporary failure_x)\n"

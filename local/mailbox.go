@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 )
 
@@ -24,21 +25,21 @@ func (s *server) mailbox(rc *rcpt, u *account, qf *os.File) dsn.Status {
 	j := &job{
 		User:    u.Name,
 		Home:    u.Home,
-		Sender:  printable(r.Sender),
+		Sender:  deliver.Printable(r.Sender),
 		Offset:  r.Offset,
 		UID:     u.UID,
 		ChownTo: -1,
 	}
-	returnPath := "Return-Path: <" + printable(r.Sender) + ">"
+	returnPath := "Return-Path: <" + deliver.Printable(r.Sender) + ">"
 	j.Prepend = []string{returnPath}
 	if s.cfg.origRecipient && r.Orig != "" {
-		j.Prepend = append(j.Prepend, "X-Original-To: "+printable(r.Orig))
+		j.Prepend = append(j.Prepend, "X-Original-To: "+deliver.Printable(r.Orig))
 	}
 	dt := rc.Addr
 	if rc.Delivered != "" {
 		dt = rc.Delivered
 	}
-	delivered := "Delivered-To: " + printable(dt)
+	delivered := "Delivered-To: " + deliver.Printable(dt)
 	uid, gid := u.UID, u.GID
 
 	switch hm := s.cfg.homeMailbox; {
@@ -115,7 +116,7 @@ func (s *server) mailbox(rc *rcpt, u *account, qf *os.File) dsn.Status {
 	}
 	res := s.run(j, qf, uid, gid)
 	for _, w := range res.Warnings {
-		s.log.Warn("%s", printable(w))
+		s.log.Warn("%s", deliver.Printable(w))
 	}
 	return dsn.Status{Code: res.Code, Text: res.Text}
 }

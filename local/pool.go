@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"postern/pkg/deliver"
 	"postern/pkg/ipc"
 )
 
@@ -385,7 +386,7 @@ func (h *helper) readReplies() {
 			detail = strings.TrimSpace(err.Error() + " " + detail)
 		}
 		h.pool.warn("delivery helper for uid %d gid %d (pid %d) %s: %s",
-			h.id.uid, h.id.gid, h.cmd.Process.Pid, why, printable(cut(detail, maxWarning)))
+			h.id.uid, h.id.gid, h.cmd.Process.Pid, why, deliver.Printable(cut(detail, maxWarning)))
 	}
 	close(h.done)
 	h.pool.all.Done()

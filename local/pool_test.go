@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"postern/pkg/deliver"
 	"postern/pkg/ipc"
 	"postern/pkg/passwd"
 )
@@ -348,7 +349,7 @@ func TestHelperJobTooLarge(t *testing.T) {
 	e := newEnv(t, "")
 	e.srv.mode = modeServer
 	id, off := e.queueFile(t, sample...)
-	qf, err := e.srv.openQueueFile(&request{QueueName: "active", QueueID: id})
+	qf, err := (&deliver.Request{QueueName: "active", QueueID: id}).Open(e.srv.queue)
 	if err != nil {
 		t.Fatal(err)
 	}

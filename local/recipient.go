@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"postern/pkg/addr"
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
 	"postern/pkg/queue"
@@ -90,7 +91,7 @@ func (s *server) resolve(r *request) *rcpt {
 		}
 	}
 	if strings.Contains(rc.Ext, "/") {
-		s.log.Warn("%s: dropping extension with \"/\" in %s", r.QueueID, printable(r.Recipient))
+		s.log.Warn("%s: dropping extension with \"/\" in %s", r.QueueID, deliver.Printable(r.Recipient))
 		rc.Ext = ""
 	}
 	return rc
@@ -118,7 +119,7 @@ func lookupUser(name string) (*account, error) {
 // warning rather than bounced, since a bounce to them could loop.
 func (s *server) unknown(rc *rcpt) dsn.Status {
 	if strings.EqualFold(rc.Local, "postmaster") || strings.EqualFold(rc.Local, "mailer-daemon") {
-		s.log.Warn("required alias not found: %s", printable(rc.Local))
+		s.log.Warn("required alias not found: %s", deliver.Printable(rc.Local))
 		return dsn.Sent("2.0.0", "discarded")
 	}
 	return dsn.Bounce("5.1.1", "unknown user: \"%s\"", rc.Local)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
 	"postern/pkg/queue"
@@ -50,7 +51,7 @@ func (x *expansion) sendForwards() {
 		id, err := x.s.xc.post(x, g)
 		status := dsn.Sent("2.0.0", "forwarded as %s", id)
 		if err != nil {
-			x.s.log.Warn("%s: forward to %s: %v", x.r.QueueID, printable(g.rcpts[0].addr), err)
+			x.s.log.Warn("%s: forward to %s: %v", x.r.QueueID, deliver.Printable(g.rcpts[0].addr), err)
 			status = dsn.Defer("4.3.0", "unable to forward message")
 		}
 		for _, fr := range g.rcpts {
@@ -107,7 +108,7 @@ func postForward(x *expansion, g *fwdGroup) (string, error) {
 	rec(queue.RecNorm, "Received: by "+xc.myhostname+" ("+xc.mailName+")")
 	rec(queue.RecNorm, "\tid "+id+"; "+now.Local().Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)"))
 	if xc.fwdDelivered {
-		rec(queue.RecNorm, "Delivered-To: "+strings.ToLower(printable(g.delivered)))
+		rec(queue.RecNorm, "Delivered-To: "+strings.ToLower(deliver.Printable(g.delivered)))
 	}
 	if err == nil {
 		err = copyContent(w, x)
