@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"postern/pkg/deliver"
 )
 
 // The SMTP client side is written here on plain connections rather than with go-smtp's
@@ -110,13 +112,13 @@ func (c *conn) readLine() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return printable(kept), nil
+		return deliver.Printable(kept), nil
 	}
 	if err != nil {
 		return "", err
 	}
 	line = bytes.TrimRight(line, "\r\n")
-	return printable(string(line)), nil
+	return deliver.Printable(string(line)), nil
 }
 
 // cmd sends one command and reads its reply.

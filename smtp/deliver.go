@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"postern/pkg/addr"
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/queue"
 )
@@ -37,19 +36,12 @@ type message struct {
 	utf8     bool // cleanup saw SMTPUTF8 requested
 }
 
-// openMessage opens queue_directory/active/ID read-only, refusing anything but a regular
-// file, and reads the size, the encoding and whether the content has 8-bit bytes.
+// openMessage opens the queue file (deliver.Request.Open) and reads the size, the encoding
+// and whether the content has 8-bit bytes.
 func (s *server) openMessage(r *request) (*message, error) {
-	path := s.queue.Path(r.QueueName, r.QueueID)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	f, err := r.Open(s.queue)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	f := os.NewFile(uintptr(fd), path)
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, err
 	}
 	m := &message{f: f, offset: r.Offset}
 	rr := queue.NewRecordReader(bufio.NewReaderSize(io.NewSectionReader(f, 0, r.Offset), 16<<10), 0)
@@ -107,7 +99,7 @@ func (s *server) destination(r *request) string {
 	if s.cfg.relayhost != "" {
 		return s.cfg.relayhost
 	}
-	_, d := addr.Split(r.Rcpts[0].Addr)
+	_, d := addr.Split(r.rcpts[0].Addr)
 	return strings.ToLower(d)
 }
 
@@ -117,7 +109,7 @@ func (s *server) destination(r *request) string {
 func (s *server) deliver(ctx context.Context, r *request, m *message) time.Time {
 	dest := s.destination(r)
 	key := strings.ToLower(dest) + "/" + s.cfg.tlsLevel
-	pending := r.Rcpts
+	pending := r.rcpts
 	var ready time.Time
 	for _, rc := range pending {
 		rc.st = result{st: dsn.Defer("4.4.1", "delivery temporarily suspended: no server reached")}
@@ -151,7 +143,7 @@ func (s *server) deliver(ctx context.Context, r *request, m *message) time.Time 
 	targets, err := parseTargets(dest, defPort)
 	if err != nil {
 		s.log.Warn("%s: %v", r.QueueID, err)
-		setAll(pending, result{st: dsn.Defer("4.3.5", "mail system configuration error: %s", printable(trunc(dest)))}, true)
+		setAll(pending, result{st: dsn.Defer("4.3.5", "mail system configuration error: %s", deliver.Printable(deliver.Trunc(dest)))}, true)
 		return ready
 	}
 	var hops []hop
