@@ -2,15 +2,12 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
-	"postern/pkg/maillog"
 	"postern/pkg/queue"
 )
 
@@ -29,8 +26,9 @@ func (t *transport) deliver(j *job) dsn.Status {
 		return t.q.fail(j, dsn.Defer("4.3.0", "mail transport unavailable"))
 	}
 	reply, err := c.Request(t.request(j), t.timeout)
-	if err == nil && !reply.Has("status") {
-		err = errors.New("malformed response")
+	var rs []deliver.Reply
+	if err == nil {
+		rs, err = deliver.ParseReplies(reply)
 	}
 	if err != nil {
 		// The agent died or hung mid-request (kill -9, timeout): the recipient is retried
@@ -40,32 +38,7 @@ func (t *transport) deliver(j *job) dsn.Status {
 		return t.q.fail(j, dsn.Defer("4.3.0", "delivery temporarily suspended: unknown mail transport error"))
 	}
 	t.putConn(c)
-	return replyStatus(reply)
-}
-
-// replyStatus maps status=0/4/5, dsn=, reason= to a Status; an unknown status counts as a
-// temporary failure.
-func replyStatus(a ipc.Attrs) dsn.Status {
-	code := a.Get("dsn")
-	reason := a.Get("reason")
-	switch a.Get("status") {
-	case "0":
-		if code == "" || code[0] != '2' {
-			code = "2.0.0"
-		}
-	case "5":
-		if code == "" || code[0] != '5' {
-			code = "5.0.0"
-		}
-	default:
-		if code == "" || code[0] != '4' {
-			code = "4.0.0"
-		}
-		if reason == "" {
-			reason = "unknown mail transport error"
-		}
-	}
-	return dsn.Status{Code: code, Text: reason}
+	return rs[0].Status
 }
 
 // request builds the attribute list of one delivery request.
@@ -81,32 +54,25 @@ func (t *transport) request(j *job) ipc.Attrs {
 	if notify == "" {
 		notify = "0"
 	}
-	return ipc.Attrs{
-		{Name: "queue_name", Value: queue.Active},
-		{Name: "queue_id", Value: m.id},
-		{Name: "content_offset", Value: strconv.FormatInt(env.DataOffset, 10)},
-		{Name: "arrival_time", Value: unixMicro(env.Arrival)},
-		{Name: "active_time", Value: unixMicro(m.activeTime)},
-		{Name: "sender", Value: env.Sender},
-		{Name: "recipient", Value: r.Addr},
-		{Name: "orig_recipient", Value: r.Orig},
-		{Name: "rcpt_offset", Value: strconv.FormatInt(r.Offset, 10)},
-		{Name: "notify_flags", Value: notify},
-		{Name: "dsn_orig_rcpt", Value: r.DSNOrig},
-		{Name: "client_name", Value: attr("client_name", "log_client_name")},
-		{Name: "client_address", Value: attr("client_address", "log_client_address")},
-		{Name: "client_protocol", Value: attr("protocol_name", "log_protocol_name")},
-		{Name: "client_helo", Value: attr("helo_name", "log_helo_name")},
-		{Name: "sasl_method", Value: env.Attrs["sasl_method"]},
-		{Name: "sasl_username", Value: env.Attrs["sasl_username"]},
-		{Name: "sasl_sender", Value: env.Attrs["sasl_sender"]},
-		{Name: "nexthop", Value: j.route.nexthop},
+	dr := &deliver.Request{
+		QueueName: queue.Active,
+		QueueID:   m.id,
+		Offset:    env.DataOffset,
+		Arrival:   env.Arrival,
+		Active:    m.activeTime,
+		Sender:    env.Sender,
+		Rcpts: []deliver.Recipient{{Addr: r.Addr, Orig: r.Orig, Offset: r.Offset,
+			NotifyFlags: notify, DSNOrig: r.DSNOrig}},
+		ClientName:  attr("client_name", "log_client_name"),
+		ClientAddr:  attr("client_address", "log_client_address"),
+		ClientProto: attr("protocol_name", "log_protocol_name"),
+		ClientHelo:  attr("helo_name", "log_helo_name"),
+		SASLMethod:  env.Attrs["sasl_method"],
+		SASLUser:    env.Attrs["sasl_username"],
+		SASLSender:  env.Attrs["sasl_sender"],
+		Nexthop:     j.route.nexthop,
 	}
-}
-
-func unixMicro(t time.Time) string {
-	us := t.UnixMicro()
-	return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
+	return dr.Attrs()
 }
 
 // fail logs a delivery line for an attempt that got no answer from an agent.
@@ -115,21 +81,13 @@ func (q *qmgr) fail(j *job, st dsn.Status) dsn.Status {
 	return st
 }
 
-// logDelivery logs `ID: to=<r>, [orig_to=<o>, ]relay=R, delay=D, delays=a/b/c/d, dsn=X,
-// status=S (text)` in the order pflogsumm's regex requires.
+// logDelivery logs the delivery line (deliver.LogLine) for an attempt qmgr decided itself:
+// a and b are the message's time before and in qmgr, up to now; there was no connection and
+// no transfer.
 func (q *qmgr) logDelivery(m *message, r *queue.Recipient, relay string, st dsn.Status) {
 	now := q.now()
-	arrival := m.env.Arrival
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: to=<%s>, ", m.id, r.Addr)
-	if r.Orig != "" && !strings.EqualFold(r.Orig, r.Addr) {
-		fmt.Fprintf(&b, "orig_to=<%s>, ", r.Orig)
-	}
-	fmt.Fprintf(&b, "relay=%s, delay=%s, delays=%s/%s/0/0, dsn=%s, status=%s (%s)",
-		relay, maillog.FormatDelay(now.Sub(arrival)),
-		maillog.FormatDelay(m.activeTime.Sub(arrival)), maillog.FormatDelay(now.Sub(m.activeTime)),
-		st.Code, st.Word(), st.Text)
-	q.log.Info("%s", b.String())
+	d := deliver.Delays{Total: now.Sub(m.env.Arrival), Before: m.activeTime.Sub(m.env.Arrival), InQmgr: now.Sub(m.activeTime)}
+	q.log.Info("%s", deliver.LogLine(m.id, deliver.Recipient{Addr: r.Addr, Orig: r.Orig}, relay, 0, d, st))
 }
 
 // strerror renders a dial error as Postfix's %m: "No such file or directory".
