@@ -28,7 +28,7 @@ type resolver struct {
 	mydest       []string
 	local        route
 	remote       route
-	doubleBounce string // double_bounce_sender@myorigin
+	doubleBounce string              // double_bounce_sender@myorigin
 	valias       *rewrite.DomainList // virtual_alias_domains
 
 	ifaceOnce  sync.Once
