@@ -20,6 +20,7 @@ import (
 	"postern/pkg/maillog"
 	"postern/pkg/passwd"
 	"postern/pkg/queue"
+	"postern/pkg/queue/queuetest"
 )
 
 // TestMain lets the test binary serve as its own delivery child and
@@ -105,32 +106,7 @@ func newEnv(t testing.TB, maincf string) *testEnv {
 // queueFile writes a committed queue file in active/ and returns its ID
 // and content offset.
 func (e *testEnv) queueFile(t testing.TB, lines ...string) (string, int64) {
-	w, err := e.q.Create(queue.Active, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Record(queue.RecSize, queue.SizeData(0, 0, 0, 0, 0, 0))
-	w.RecordString(queue.RecTime, "1700000000 0")
-	w.RecordString(queue.RecSender, "sender@example.org")
-	w.RecordString(queue.RecOrig, "Alice@Example.ORG")
-	w.RecordString(queue.RecRcpt, "alice@example.org")
-	w.Record(queue.RecMesg, nil)
-	start := w.Offset()
-	var size int64
-	for _, l := range lines {
-		w.Line([]byte(l), 2048)
-		size += int64(len(l)) + 1
-	}
-	content := w.Offset() - start
-	w.Record(queue.RecXtra, nil)
-	w.Record(queue.RecEnd, nil)
-	if err := w.WriteAt(queue.SizeData(content, start, 1, 0, size, 0), 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(0); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID, start
+	return queuetest.Active(t, e.q, "sender@example.org", "Alice@Example.ORG", "alice@example.org", lines...)
 }
 
 func makeRequest(id string, off int64, rcpt, orig string) ipc.Attrs {

@@ -15,6 +15,7 @@ import (
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/queue"
+	"postern/pkg/queue/queuetest"
 	"postern/pkg/testenv"
 )
 
@@ -50,32 +51,7 @@ func newEnv(t *testing.T, maincf string) *testEnv {
 
 // queueFile writes a committed queue file in active/ with the given content lines.
 func (e *testEnv) queueFile(sender string, lines ...string) (string, int64) {
-	t := e.t
-	w, err := e.q.Create(queue.Active, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Record(queue.RecSize, queue.SizeData(0, 0, 0, 0, 0, 0))
-	w.RecordString(queue.RecTime, "1700000000 0")
-	w.RecordString(queue.RecSender, sender)
-	w.RecordString(queue.RecRcpt, "user@remote.test")
-	w.Record(queue.RecMesg, nil)
-	start := w.Offset()
-	var size int64
-	for _, l := range lines {
-		w.Line([]byte(l), 2048)
-		size += int64(len(l)) + 1
-	}
-	content := w.Offset() - start
-	w.Record(queue.RecXtra, nil)
-	w.Record(queue.RecEnd, nil)
-	if err := w.WriteAt(queue.SizeData(content, start, 1, 0, size, 0), 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(0); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID, start
+	return queuetest.Active(e.t, e.q, sender, "", "user@remote.test", lines...)
 }
 
 func (e *testEnv) request(id string, off int64, nexthop string, rcpts ...string) ipc.Attrs {
