@@ -101,7 +101,7 @@ func TestVirtualAliasDomains(t *testing.T) {
 	e.WaitLog(t, regexpMust(`warning: [0-9A-F]+: unreasonable virtual_alias_maps map nesting for loop1@linuxelabs\.com -- message not accepted, try again later`))
 
 	t.Run("rebuild under load", func(t *testing.T) {
-		const n = 200
+		const n = 1000 // issue 4: "while 1,000 messages stream through"
 		stop := make(chan struct{})
 		rebuilt := make(chan int)
 		go func() { // postmap the table again and again, a little different each time

@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -104,6 +105,12 @@ func (q *Queue) Init(uid, gid int) error {
 	return nil
 }
 
+// timeNow is the clock of Create; tests freeze it to force same-microsecond creations.
+var timeNow = time.Now
+
+// tmpSeq numbers the temporary names of Create.
+var tmpSeq atomic.Uint64
+
 // File is a queue file being written.
 type File struct {
 	ID   string
@@ -118,9 +125,13 @@ type File struct {
 func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
 	dir := filepath.Join(q.Dir, queue)
 	for try := 0; try < 100; try++ {
-		now := time.Now()
-		tmp := filepath.Join(dir, fmt.Sprintf("%d.%d.%d", now.UnixMicro(), os.Getpid(), try))
+		now := timeNow()
+		// The counter keeps goroutines of one process apart within the same microsecond.
+		tmp := filepath.Join(dir, fmt.Sprintf("%d.%d.%d", now.UnixMicro(), os.Getpid(), tmpSeq.Add(1)))
 		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0600|mode)
+		if errors.Is(err, fs.ErrExist) {
+			continue // taken: by a leftover of a crashed process with a recycled pid, or a frozen test clock
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +141,7 @@ func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
 			os.Remove(tmp)
 			return nil, err
 		}
-		id := MakeID(time.Now(), st.Ino)
+		id := MakeID(timeNow(), st.Ino)
 		path := q.Path(queue, id)
 		// link(2) refuses to replace an existing name, unlike rename(2): an ID still in use
 		// (inode reuse within the same microsecond slot) is never overwritten.

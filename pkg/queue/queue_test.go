@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -151,4 +152,45 @@ func FuzzEnvelope(f *testing.F) {
 		defer fh.Close()
 		io.Copy(io.Discard, io.LimitReader(ContentReader(fh, m.DataOffset), 1<<20))
 	})
+}
+
+// TestCreateConcurrent: many goroutines of one process creating files at once (cleanup serves
+// its connections this way) all succeed, with distinct IDs.
+func TestCreateConcurrent(t *testing.T) {
+	q := New(t.TempDir())
+	q.Init(-1, -1)
+	// Every creation in the same microsecond: the temporary names must still differ.
+	frozen := time.Now()
+	timeNow = func() time.Time { return frozen }
+	defer func() { timeNow = time.Now }()
+	const n = 400
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := q.Create(Incoming, 0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- w.ID
+			w.Commit(0)
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for id := range ids {
+		if seen[id] {
+			t.Fatalf("duplicate ID %s", id)
+		}
+		seen[id] = true
+	}
 }
