@@ -82,7 +82,7 @@ func (q *qmgr) start(m *message) {
 	m.mu.Unlock()
 	for _, j := range jobs {
 		if j.route.transport == errorTransport {
-			st := dsn.Bounce("5.1.1", "%s", j.route.nexthop)
+			st := errorStatus(j.route.nexthop)
 			q.logDelivery(m, j.rcpt, "none", st)
 			q.record(m, j.rcpt, st)
 			continue
@@ -168,4 +168,17 @@ func (q *qmgr) recordDefer(m *message, r *queue.Recipient, st dsn.Status) {
 		q.log.Warn("%s: append defer log: %v", m.id, err)
 	}
 	m.deferred = append(m.deferred, outcome{rcpt: *r, status: st})
+}
+
+// errorStatus turns an error transport's next hop ("5.1.1 User unknown", "4.3.0 ...", or plain
+// text) into a status, as Postfix's error(8) agent does; plain text bounces with 5.0.0.
+func errorStatus(text string) dsn.Status {
+	text = strings.TrimSpace(text)
+	if f := strings.Fields(text); len(f) > 0 && len(f[0]) >= 5 && (f[0][0] == '4' || f[0][0] == '5') && f[0][1] == '.' {
+		return dsn.Status{Code: f[0], Text: strings.TrimSpace(strings.TrimPrefix(text, f[0]))}
+	}
+	if text == "" {
+		text = "mail delivery disabled"
+	}
+	return dsn.Status{Code: "5.0.0", Text: text}
 }

@@ -21,15 +21,16 @@ type route struct {
 	nexthop   string
 }
 
-// resolver is qmgr's stand-in for trivial-rewrite's resolve step: local domains go to
-// local_transport, everything else to default_transport. (transport_maps, relayhost and
-// virtual domains come with the smtp transport.)
+// resolver is qmgr's stand-in for trivial-rewrite's resolve step: transport_maps first (as
+// transport(5)), then local domains to local_transport, virtual alias domains to an error,
+// everything else to default_transport with relayhost as next hop.
 type resolver struct {
 	mydest       []string
 	local        route
 	remote       route
 	doubleBounce string              // double_bounce_sender@myorigin
 	valias       *rewrite.DomainList // virtual_alias_domains
+	transports   *table.List         // transport_maps
 
 	ifaceOnce  sync.Once
 	ifaceAddrs map[string]bool // canonical IP strings of inet_interfaces and proxy_interfaces
@@ -50,6 +51,11 @@ func newResolver(cfg *config.Config) *resolver {
 	if dl, err := rewrite.OpenDomainList(cfg.List("virtual_alias_domains"), &table.Options{}); err == nil && dl.Len() > 0 {
 		r.valias = dl
 	}
+	if specs := cfg.List("transport_maps"); len(specs) > 0 {
+		if l, err := table.OpenList(specs, &table.Options{}); err == nil {
+			r.transports = l
+		}
+	}
 	if relay := cfg.Get("relayhost"); relay != "" && r.remote.nexthop == "" {
 		r.remote.nexthop = relay
 	}
@@ -69,12 +75,22 @@ func parseTransport(v, def string) route {
 // resolve picks the route of one recipient.
 func (r *resolver) resolve(rcpt string) route {
 	_, domain := addr.Split(rcpt)
-	if domain == "" || addr.DomainIn(domain, r.mydest) || r.localLiteral(domain) {
+	isLocal := domain == "" || addr.DomainIn(domain, r.mydest) || r.localLiteral(domain)
+	if r.transports != nil {
+		def := r.remote
+		if isLocal {
+			def = r.local
+		}
+		if rt, ok := r.transportMap(rcpt, domain, def); ok {
+			return rt
+		}
+	}
+	if isLocal {
 		return r.local
 	}
 	if r.valias != nil {
 		if ok, err := r.valias.Match(domain); err == nil && ok {
-			return route{transport: errorTransport, nexthop: "User unknown in virtual alias table"}
+			return route{transport: errorTransport, nexthop: "5.1.1 User unknown in virtual alias table"}
 		}
 	}
 	rt := r.remote
@@ -128,4 +144,47 @@ func (r *resolver) loadInterfaces() {
 			}
 		}
 	}
+}
+
+// transportMap looks rcpt up in transport_maps as transport(5) says: the full address, the
+// domain, then each parent domain as ".parent", then "*". A result "transport:nexthop" with an
+// empty part keeps that part of def; the recipient's domain is the default next hop of a
+// non-local route. A table that cannot be read defers the recipient.
+func (r *resolver) transportMap(rcpt, domain string, def route) (route, bool) {
+	keys := []string{strings.ToLower(rcpt)}
+	if domain != "" {
+		d := strings.ToLower(domain)
+		keys = append(keys, d)
+		for i := strings.IndexByte(d, '.'); i >= 0; i = strings.IndexByte(d, '.') {
+			d = d[i+1:]
+			keys = append(keys, "."+d)
+		}
+	}
+	keys = append(keys, "*")
+	for _, k := range keys {
+		v, found, err := r.transports.Lookup(k)
+		if err != nil {
+			return route{transport: errorTransport, nexthop: "4.3.0 transport_maps lookup failure"}, true
+		}
+		if !found {
+			continue
+		}
+		name, hop, _ := strings.Cut(strings.TrimSpace(v), ":")
+		rt := def
+		if name != "" {
+			rt.transport = name
+			rt.nexthop = ""
+			if name == def.transport {
+				rt.nexthop = def.nexthop
+			}
+		}
+		if hop != "" {
+			rt.nexthop = hop
+		}
+		if rt.nexthop == "" && rt.transport != errorTransport && rt.transport != r.local.transport {
+			rt.nexthop = strings.ToLower(domain)
+		}
+		return rt, true
+	}
+	return route{}, false
 }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"postern/pkg/config"
+)
+
+// TestTransportMaps: transport(5) lookup order (address, domain, .parent, *) and the rules for
+// empty transport or next-hop parts.
+func TestTransportMaps(t *testing.T) {
+	dir := t.TempDir()
+	tf := filepath.Join(dir, "transport")
+	os.WriteFile(tf, []byte(`# transport(5)
+example.com      smtp:[127.0.0.1]:2525
+.parent.org      relay:
+user@special.net error:5.1.2 address gone
+special.net      :[mx.special.net]
+localhost        local:
+*                smtp:[fallback.test]
+`), 0o644)
+	cfg, err := config.Parse(strings.NewReader("compatibility_level = 3.6\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Override("transport_maps", "texthash:"+tf)
+	cfg.Override("mydestination", "localhost")
+	cfg.Override("relayhost", "")
+	r := newResolver(cfg)
+	for rcpt, want := range map[string]route{
+		"a@example.com":        {"smtp", "[127.0.0.1]:2525"},
+		"a@deep.parent.org":    {"relay", "deep.parent.org"},
+		"a@parent.org":         {"smtp", "[fallback.test]"}, // ".parent.org" matches subdomains only
+		"user@special.net":     {errorTransport, "5.1.2 address gone"},
+		"other@special.net":    {"smtp", "[mx.special.net]"},
+		"x@anywhere.elsewhere": {"smtp", "[fallback.test]"},
+	} {
+		if got := r.resolve(rcpt); got != want {
+			t.Errorf("resolve(%s) = %+v, want %+v", rcpt, got, want)
+		}
+	}
+	if got := r.resolve("root@localhost"); got != r.local { // "local:" keeps local_transport's next hop
+		t.Errorf("resolve(root@localhost) = %+v, want %+v", got, r.local)
+	}
+	if st := errorStatus("5.1.2 address gone"); st.Code != "5.1.2" || st.Text != "address gone" {
+		t.Errorf("errorStatus = %+v", st)
+	}
+	if st := errorStatus("no code here"); st.Code != "5.0.0" {
+		t.Errorf("errorStatus plain = %+v", st)
+	}
+}
