@@ -24,8 +24,8 @@ const (
 const (
 	notifyNever   = 1 << 0
 	notifySuccess = 1 << 1
-	notifyDelay   = 1 << 2
-	notifyFailure = 1 << 3
+	notifyFailure = 1 << 2
+	notifyDelay   = 1 << 3
 	retFull       = 1 << 0
 	retHdrs       = 1 << 1
 	traceRecord   = 1 << 10 // DEL_REQ_FLAG_RECORD: -v asks for a delivery report

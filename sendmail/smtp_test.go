@@ -80,7 +80,7 @@ func TestSMTPDialogue(t *testing.T) {
 		t.Errorf("replies:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	check(t, in.one(), "A rewrite_context=local", "A encoding=8bit", "S s@x.test",
-		"A notify_flags=8", "R a@y.test", "R b", "M ", "N Subject: t", "N ", "N .dotted", "X ", "E ")
+		"A notify_flags=4", "R a@y.test", "R b", "M ", "N Subject: t", "N ", "N .dotted", "X ", "E ")
 	// The reply names the maildrop file.
 	if m := id.FindStringSubmatch(out[:strings.Index(out, "\r\n250 2.0.0 Ok\r\n")]); m == nil || !in.hasDrop(m[1]) {
 		t.Errorf("250 reply does not name the maildrop file: %q", m)

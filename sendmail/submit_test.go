@@ -129,10 +129,10 @@ func TestSubmitExtract(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	check(t, in.one(), "A rewrite_context=local", "F Full Name", "S s@y",
-		"A notify_flags=8", "R extra", "M ",
+		"A notify_flags=4", "R extra", "M ",
 		"N To: a, \"B\" <b@x>", "N Cc: c (comment)", "N Bcc: d", "N Subject: s", "N ", "N body",
-		"X ", "A notify_flags=8", "R a", "A notify_flags=8", "R b@x", "A notify_flags=8", "R c",
-		"A notify_flags=8", "R d", "E ")
+		"X ", "A notify_flags=4", "R a", "A notify_flags=4", "R b@x", "A notify_flags=4", "R c",
+		"A notify_flags=4", "R d", "E ")
 }
 
 func TestSubmitDotsAndLines(t *testing.T) {
