@@ -69,6 +69,7 @@ func (ts *transports) get(name string) *transport {
 		rcptLimit: int(perTransport(cfg, name, "destination_recipient_limit")),
 		timeout:   cfg.Duration(name + "_time_limit"),
 		retry:     cfg.Duration("transport_retry_time"),
+		rateDelay: perTransportDuration(cfg, name, "destination_rate_delay"),
 		dests:     map[string]*dest{},
 	}
 	if n, ok := ts.procs[name]; ok {
@@ -98,6 +99,14 @@ func perTransport(cfg *config.Config, name, suffix string) int64 {
 		return n
 	}
 	return cfg.Int("default_" + suffix)
+}
+
+// perTransportDuration reads <transport>_<suffix> as a time, falling back to default_<suffix>.
+func perTransportDuration(cfg *config.Config, name, suffix string) time.Duration {
+	if cfg.IsSet(name + "_" + suffix) {
+		return cfg.Duration(name + "_" + suffix)
+	}
+	return cfg.Duration("default_" + suffix)
 }
 
 // forget clears dead-transport marks (trigger F).
@@ -136,6 +145,7 @@ type transport struct {
 	rcptLimit int
 	timeout   time.Duration
 	retry     time.Duration
+	rateDelay time.Duration // <transport>_destination_rate_delay: one delivery per destination per delay
 
 	mu        sync.Mutex
 	dests     map[string]*dest
@@ -151,7 +161,9 @@ type dest struct {
 	key    string
 	jobs   []*job
 	busy   int
-	queued bool // in transport.ready
+	queued bool      // in transport.ready
+	next   time.Time // with a rate delay: the earliest start of the next delivery
+	timer  bool      // a wake-up for next is pending
 }
 
 type idleConn struct {
@@ -182,10 +194,28 @@ func (t *transport) submit(j *job) {
 
 // enqueueLocked puts d on the ready list when it has work and room.
 func (t *transport) enqueueLocked(d *dest) {
-	if !d.queued && len(d.jobs) > 0 && d.busy < t.destLimit {
-		d.queued = true
-		t.ready = append(t.ready, d)
+	limit := t.destLimit
+	if t.rateDelay > 0 {
+		limit = 1 // Postfix: a rate delay implies one delivery at a time per destination
 	}
+	if d.queued || len(d.jobs) == 0 || d.busy >= limit {
+		return
+	}
+	if wait := time.Until(d.next); t.rateDelay > 0 && wait > 0 {
+		if !d.timer {
+			d.timer = true
+			time.AfterFunc(wait, func() {
+				t.mu.Lock()
+				d.timer = false
+				t.enqueueLocked(d)
+				t.dispatchLocked()
+				t.mu.Unlock()
+			})
+		}
+		return
+	}
+	d.queued = true
+	t.ready = append(t.ready, d)
 }
 
 // dispatchLocked starts jobs while the transport has free slots.
@@ -200,6 +230,9 @@ func (t *transport) dispatchLocked() {
 		d.jobs = d.jobs[1:]
 		d.busy++
 		t.busy++
+		if t.rateDelay > 0 {
+			d.next = time.Now().Add(t.rateDelay)
+		}
 		t.enqueueLocked(d)
 		go t.run(j, d)
 	}
@@ -211,7 +244,8 @@ func (t *transport) run(j *job, d *dest) {
 	t.mu.Lock()
 	d.busy--
 	t.busy--
-	if len(d.jobs) == 0 && d.busy == 0 {
+	if len(d.jobs) == 0 && d.busy == 0 && !time.Now().Before(d.next) {
+		// A destination under a rate delay is kept until its delay has passed.
 		delete(t.dests, d.key)
 	} else {
 		t.enqueueLocked(d)

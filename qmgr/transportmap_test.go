@@ -1,8 +1,12 @@
 package main
 
 import (
+	"sync"
+	"time"
+
 	"os"
 	"path/filepath"
+	"postern/pkg/ipc"
 	"strings"
 	"testing"
 
@@ -50,5 +54,44 @@ localhost        local:
 	}
 	if st := errorStatus("no code here"); st.Code != "5.0.0" {
 		t.Errorf("errorStatus plain = %+v", st)
+	}
+}
+
+// TestRateDelay: <transport>_destination_rate_delay spaces deliveries to one destination and
+// allows only one at a time there, while other destinations go on.
+func TestRateDelay(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var starts []time.Time
+	a := e.agent("local", func(req ipc.Attrs) ipc.Attrs {
+		if req.Get("recipient") == "same@localhost" {
+			mu.Lock()
+			starts = append(starts, time.Now())
+			mu.Unlock()
+		}
+		return status("0", "2.0.0", "delivered to mailbox")(req)
+	})
+	e.start(map[string]string{"local_destination_rate_delay": "1s"})
+	var ids []string
+	for i := 0; i < 4; i++ {
+		ids = append(ids, e.submit("alice@localhost", []string{"same@localhost"}, nil))
+	}
+	other := e.submit("alice@localhost", []string{"other@localhost"}, nil)
+	e.waitLog(other + ": removed")
+	for _, id := range ids {
+		e.waitLog(id + ": removed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 4 {
+		t.Fatalf("%d deliveries to same@localhost", len(starts))
+	}
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < 950*time.Millisecond {
+			t.Errorf("delivery %d came %v after the previous one, rate delay is 1s", i, gap)
+		}
+	}
+	if a.maxDest > 1 {
+		t.Errorf("%d concurrent deliveries to one destination under a rate delay", a.maxDest)
 	}
 }
