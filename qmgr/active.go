@@ -7,14 +7,16 @@ import (
 	"postern/pkg/queue"
 )
 
-// finish ends a message's round once every recipient has an outcome on disk: bounce notices
-// first, then either removal, expiry, or a move to deferred/ with the next retry time as
-// its mtime.
+// finish ends a message's round once every recipient has an outcome on disk: the delivery
+// report and bounce notices first, then either removal, expiry, or a move to deferred/ with
+// the next retry time as its mtime.
 func (q *qmgr) finish(m *message) {
 	defer q.release(m)
 	m.mu.Lock()
 	deferred, keep := len(m.deferred), m.keep
 	m.mu.Unlock()
+
+	q.flushTrace(m)
 
 	now := q.now()
 	if deferred > 0 && !keep && now.Sub(m.env.CreateTime) >= q.lifetime(m) {
@@ -48,13 +50,15 @@ func (q *qmgr) lifetime(m *message) time.Duration {
 }
 
 // remove deletes a message whose recipients are all done and whose bounce log, if any, the
-// bounce service has turned into a notice; the defer log has no reader left.
+// bounce service has turned into a notice; the defer log, and a trace log whose report
+// could not be sent, have no reader left.
 func (q *qmgr) remove(m *message) {
 	if err := os.Remove(m.path); err != nil {
 		q.log.Warn("%s: remove %s: %v", m.id, m.path, err)
 		return
 	}
 	os.Remove(q.q.Path(queue.Defer, m.id))
+	os.Remove(q.q.Path(queue.Trace, m.id))
 	q.log.Info("%s: removed", m.id)
 }
 

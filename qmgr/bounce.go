@@ -23,7 +23,7 @@ func (q *qmgr) expire(m *message) bool {
 	q.log.Info("%s: from=<%s>, status=expired, returned to sender", m.id, m.env.Sender)
 	m.mu.Lock()
 	for _, o := range m.deferred {
-		if err := q.appendLog(queue.Bounce, m, &o.rcpt, o.status, "failed"); err != nil {
+		if err := q.appendLog(queue.Bounce, m, &o.rcpt, o.reply, "failed"); err != nil {
 			m.mu.Unlock()
 			q.log.Warn("%s: append bounce log: %v", m.id, err)
 			return false

@@ -9,16 +9,16 @@ import (
 	"strings"
 	"time"
 
-	"postern/pkg/dsn"
+	"postern/pkg/deliver"
 	"postern/pkg/lock"
 	"postern/pkg/queue"
 )
 
 // appendLog appends one recipient's entry to the per-message status log logName/ID
-// (defer or bounce) in Postfix's format: name=value lines between blank lines, preceded by
+// (defer, bounce or trace) in Postfix's format: name=value lines between blank lines, preceded by
 // the legacy "<rcpt>: reason" line while backwards_bounce_logfile_compatibility is on. The
 // entry is written with one append under an exclusive lock and fsync'd. Callers hold m.mu.
-func (q *qmgr) appendLog(logName string, m *message, r *queue.Recipient, st dsn.Status, action string) error {
+func (q *qmgr) appendLog(logName string, m *message, r *queue.Recipient, rep deliver.Reply, action string) error {
 	path := q.q.Path(logName, m.id)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0600)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -33,14 +33,15 @@ func (q *qmgr) appendLog(logName string, m *message, r *queue.Recipient, st dsn.
 	if err := lock.OFD(f, 10*time.Second); err != nil {
 		return err
 	}
-	if _, err := f.Write(logEntry(r, st, action, q.oldlogCompat)); err != nil {
+	if _, err := f.Write(logEntry(r, rep, action, q.oldlogCompat)); err != nil {
 		return err
 	}
 	return f.Sync()
 }
 
 // logEntry formats one status log entry (postfix-behaviour.md §3.7).
-func logEntry(r *queue.Recipient, st dsn.Status, action string, compat bool) []byte {
+func logEntry(r *queue.Recipient, rep deliver.Reply, action string, compat bool) []byte {
+	st := rep.Status
 	var b strings.Builder
 	rcpt := r.Addr
 	if rcpt == "" {
@@ -67,6 +68,16 @@ func logEntry(r *queue.Recipient, st dsn.Status, action string, compat bool) []b
 	}
 	b.WriteString("status=" + code + "\n")
 	b.WriteString("action=" + action + "\n")
+	// The remote reply and host, when an agent gave them, become the notice's
+	// Diagnostic-Code and Remote-MTA.
+	if rep.DiagType != "" && rep.DiagText != "" {
+		b.WriteString("diag_type=" + oneLine(rep.DiagType) + "\n")
+		b.WriteString("diag_text=" + oneLine(rep.DiagText) + "\n")
+	}
+	if rep.MTAType != "" && rep.MTAName != "" {
+		b.WriteString("mta_type=" + oneLine(rep.MTAType) + "\n")
+		b.WriteString("mta_mname=" + oneLine(rep.MTAName) + "\n")
+	}
 	b.WriteString("reason=" + oneLine(st.Text) + "\n")
 	b.WriteString("\n")
 	return []byte(b.String())

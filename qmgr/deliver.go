@@ -12,9 +12,9 @@ import (
 )
 
 // deliver sends one delivery request (docs/DESIGN.md "delivery request") and returns the
-// agent's verdict. The agent logs the delivery line; when there is no agent answer qmgr
-// logs it itself, with relay=none.
-func (t *transport) deliver(j *job) dsn.Status {
+// agent's verdict with its diagnostic, which the status logs keep. The agent logs the
+// delivery line; when there is no agent answer qmgr logs it itself, with relay=none.
+func (t *transport) deliver(j *job) deliver.Reply {
 	if t.dead() {
 		return t.q.fail(j, dsn.Defer("4.3.0", "mail transport unavailable"))
 	}
@@ -38,7 +38,7 @@ func (t *transport) deliver(j *job) dsn.Status {
 		return t.q.fail(j, dsn.Defer("4.3.0", "delivery temporarily suspended: unknown mail transport error"))
 	}
 	t.putConn(c)
-	return rs[0].Status
+	return rs[0]
 }
 
 // request builds the attribute list of one delivery request.
@@ -76,9 +76,9 @@ func (t *transport) request(j *job) ipc.Attrs {
 }
 
 // fail logs a delivery line for an attempt that got no answer from an agent.
-func (q *qmgr) fail(j *job, st dsn.Status) dsn.Status {
+func (q *qmgr) fail(j *job, st dsn.Status) deliver.Reply {
 	q.logDelivery(j.m, j.rcpt, "none", st)
-	return st
+	return deliver.Reply{Status: st}
 }
 
 // logDelivery logs the delivery line (deliver.LogLine) for an attempt qmgr decided itself:

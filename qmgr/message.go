@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/queue"
 )
@@ -25,12 +26,13 @@ type message struct {
 	deferred []outcome  // recipients deferred this round (turned into bounces on expiry)
 	bounced  int        // recipients with a bounce log entry this round
 	keep     bool       // an outcome could not be recorded: the file must stay queued
+	traced   bool       // sendmail -v: every outcome goes to the trace log (trace_flags)
 }
 
 // outcome is a recipient's result from this round.
 type outcome struct {
-	rcpt   queue.Recipient
-	status dsn.Status
+	rcpt  queue.Recipient
+	reply deliver.Reply
 }
 
 // start reads the envelope of a message just moved into active/, logs it, and hands each
@@ -49,6 +51,7 @@ func (q *qmgr) start(m *message) {
 		return
 	}
 	m.env = env
+	m.traced = traced(env)
 	// The defer log describes the previous round; this round's failures recreate it.
 	os.Remove(q.q.Path(queue.Defer, m.id))
 	q.log.Info("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", m.id, env.Sender, env.MessageSize, env.Nrcpt)
@@ -84,7 +87,7 @@ func (q *qmgr) start(m *message) {
 		if j.route.transport == errorTransport {
 			st := errorStatus(j.route.nexthop)
 			q.logDelivery(m, j.rcpt, "none", st)
-			q.record(m, j.rcpt, st)
+			q.record(m, j.rcpt, deliver.Reply{Status: st})
 			continue
 		}
 		q.transports.submit(j)
@@ -110,10 +113,11 @@ func (q *qmgr) putBack(m *message) {
 }
 
 // record stores one recipient's outcome durably: success flips R to D, a temporary failure
-// appends to defer/ID, a permanent one appends to bounce/ID and then flips R to D. The last
+// appends to defer/ID, a permanent one appends to bounce/ID and then flips R to D; the
+// trace log gets the outcome too when the sender asked for a report (see trace). The last
 // answer finishes the message.
-func (q *qmgr) record(m *message, r *queue.Recipient, st dsn.Status) {
-	switch st.Class() {
+func (q *qmgr) record(m *message, r *queue.Recipient, rep deliver.Reply) {
+	switch rep.Status.Class() {
 	case '2':
 		m.mu.Lock()
 		// The last recipient of a message that is about to be removed needs no D record:
@@ -130,11 +134,12 @@ func (q *qmgr) record(m *message, r *queue.Recipient, st dsn.Status) {
 		}
 	case '5':
 		m.mu.Lock()
-		err := q.appendLog(queue.Bounce, m, r, st, "failed")
+		err := q.appendLog(queue.Bounce, m, r, rep, "failed")
 		m.mu.Unlock()
 		if err != nil {
 			q.log.Warn("%s: append bounce log: %v", m.id, err)
-			q.recordDefer(m, r, dsn.Defer("4.3.0", "bounce or trace service failure"))
+			rep = deliver.Reply{Status: dsn.Defer("4.3.0", "bounce or trace service failure")}
+			q.recordDefer(m, r, rep)
 			break
 		}
 		if err := queue.MarkDone(m.path, r.Offset); err != nil {
@@ -147,8 +152,9 @@ func (q *qmgr) record(m *message, r *queue.Recipient, st dsn.Status) {
 		m.bounced++
 		m.mu.Unlock()
 	default:
-		q.recordDefer(m, r, st)
+		q.recordDefer(m, r, rep)
 	}
+	q.trace(m, r, rep)
 	m.mu.Lock()
 	m.pending--
 	fin := m.pending == 0
@@ -159,15 +165,15 @@ func (q *qmgr) record(m *message, r *queue.Recipient, st dsn.Status) {
 }
 
 // recordDefer appends a defer log entry and remembers the recipient for expiry.
-func (q *qmgr) recordDefer(m *message, r *queue.Recipient, st dsn.Status) {
+func (q *qmgr) recordDefer(m *message, r *queue.Recipient, rep deliver.Reply) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := q.appendLog(queue.Defer, m, r, st, "delayed"); err != nil {
+	if err := q.appendLog(queue.Defer, m, r, rep, "delayed"); err != nil {
 		// The recipient stays an R record, so it is retried anyway; only mailq's reason
 		// is lost.
 		q.log.Warn("%s: append defer log: %v", m.id, err)
 	}
-	m.deferred = append(m.deferred, outcome{rcpt: *r, status: st})
+	m.deferred = append(m.deferred, outcome{rcpt: *r, reply: rep})
 }
 
 // errorStatus turns an error transport's next hop ("5.1.1 User unknown", "4.3.0 ...", or plain

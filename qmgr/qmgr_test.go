@@ -27,6 +27,10 @@ type env struct {
 	// bounce is the fake bounce service start provides unless noBounce is set.
 	bounce   *agent
 	noBounce bool
+	// notify is the notify_flags of submitted recipients ("4", FAILURE, when empty);
+	// attrs are extra envelope attributes (name=value).
+	notify string
+	attrs  []string
 }
 
 var testParams = map[string]string{
@@ -97,8 +101,15 @@ func (e *env) submit(sender string, rcpts []string, orig map[string]string) stri
 	w.RecordString(queue.RecAttr, "client_address=192.0.2.7")
 	w.RecordString(queue.RecAttr, "protocol_name=ESMTP")
 	w.RecordString(queue.RecAttr, "helo_name=helo.example.org")
+	for _, a := range e.attrs {
+		w.RecordString(queue.RecAttr, a)
+	}
+	notify := e.notify
+	if notify == "" {
+		notify = "4"
+	}
 	for _, r := range rcpts {
-		w.RecordString(queue.RecAttr, "notify_flags=4")
+		w.RecordString(queue.RecAttr, "notify_flags="+notify)
 		w.RecordString(queue.RecAttr, "dsn_orig_rcpt=rfc822;"+r)
 		o := r
 		if orig[r] != "" {

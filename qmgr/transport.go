@@ -240,7 +240,7 @@ func (t *transport) dispatchLocked() {
 
 // run delivers one job, frees its slots, then records the outcome.
 func (t *transport) run(j *job, d *dest) {
-	st := t.deliver(j)
+	rep := t.deliver(j)
 	t.mu.Lock()
 	d.busy--
 	t.busy--
@@ -252,7 +252,7 @@ func (t *transport) run(j *job, d *dest) {
 	}
 	t.dispatchLocked()
 	t.mu.Unlock()
-	t.q.record(j.m, j.rcpt, st)
+	t.q.record(j.m, j.rcpt, rep)
 }
 
 // conn returns a pooled connection to the agent that is still open, or a new one.
