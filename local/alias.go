@@ -47,6 +47,9 @@ type expandConfig struct {
 	lineLimit      int
 	cleanupService string // public/cleanup socket
 	maxItems       int
+	luserRelay     string // luser_relay, unexpanded
+	propAlias      bool   // propagate_unmatched_extensions has "alias"
+	propForward    bool   // propagate_unmatched_extensions has "forward"
 
 	// post resubmits a message through cleanup (resubmit.go); tests replace it.
 	post func(x *expansion, g *fwdGroup) (string, error)
@@ -99,6 +102,19 @@ func (s *server) initExpansion(c *config.Config) {
 			xc.fwdDelivered = true
 		}
 	}
+	// luser_relay, like forward_path, gets local(8)'s names ($user,
+	// $extension, ...), not main.cf's.
+	if v, ok := c.RawOrDefault("luser_relay"); ok {
+		xc.luserRelay = strings.TrimSpace(v)
+	}
+	for _, w := range c.List("propagate_unmatched_extensions") {
+		switch strings.ToLower(w) {
+		case "alias":
+			xc.propAlias = true
+		case "forward":
+			xc.propForward = true
+		}
+	}
 	xc.aliasMaps, xc.aliasErr = table.OpenList(c.List("alias_maps"), &table.Options{NoRegsub: true, Warnf: s.log.Warn})
 	if xc.aliasErr != nil {
 		s.log.Warn("alias_maps: %v", xc.aliasErr)
@@ -135,7 +151,13 @@ func (x *expansion) alias(rc *rcpt, st state) bool {
 		names = append(names, rc.User)
 	}
 	xc := x.s.xc
-	for _, name := range names {
+	for i, name := range names {
+		// user+foo found only as user: its destinations get +foo when
+		// propagate_unmatched_extensions has "alias".
+		st.unmatched = ""
+		if i > 0 && xc.propAlias {
+			st.unmatched = rc.Ext
+		}
 		// An alias that lists itself means the user of that name.
 		if st.expFrom != "" && strings.EqualFold(st.expFrom, name) {
 			continue

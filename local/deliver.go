@@ -19,6 +19,8 @@ import (
 type settings struct {
 	queueDir         string        // queue_directory
 	recipientDelim   string        // recipient_delimiter
+	ownerSpecial     bool          // owner_request_special
+	doubleBounce     string        // double_bounce_sender
 	mailboxCommand   string        // mailbox_command (not $name-expanded, as Postfix)
 	homeMailbox      string        // home_mailbox
 	spoolDir         string        // mail_spool_directory
@@ -45,6 +47,8 @@ func loadSettings(c *config.Config) settings {
 	s := settings{
 		queueDir:         c.Get("queue_directory"),
 		recipientDelim:   c.Get("recipient_delimiter"),
+		ownerSpecial:     c.Bool("owner_request_special"),
+		doubleBounce:     c.Get("double_bounce_sender"),
 		homeMailbox:      c.Get("home_mailbox"),
 		spoolDir:         c.Get("mail_spool_directory"),
 		commandShell:     c.Get("local_command_shell"),

@@ -16,38 +16,54 @@ import (
 // maxForwardFile bounds what is read of a .forward or :include: file.
 const maxForwardFile = 1 << 20
 
+// fwdPath is one expanded forward_path element.
+type fwdPath struct {
+	path   string
+	extUse bool // $extension was used: the extension is matched by the name
+}
+
 // forwardPaths expands forward_path for rc: $user $home $shell $recipient
 // $extension $domain $local $recipient_delimiter, each value filtered by
 // forward_expansion_filter. A path that names an undefined value ($extension
 // of an address without one) is skipped, as Postfix's MAC_PARSE_UNDEF.
-func (x *expansion) forwardPaths(rc *rcpt, u *account) []string {
-	delim := ""
-	if rc.Ext != "" {
-		// The delimiter found in the address, not the whole set.
-		if i := strings.IndexAny(rc.Local, x.s.cfg.recipientDelim); i > 0 {
-			delim = rc.Local[i : i+1]
-		}
-	}
-	vals := map[string]string{
-		"user": u.Name, "home": u.Home, "shell": u.Shell, "recipient": rc.Addr,
-		"extension": rc.Ext, "domain": rc.Domain, "local": rc.Local, "recipient_delimiter": delim,
-	}
-	var out []string
+func (x *expansion) forwardPaths(rc *rcpt, u *account) []fwdPath {
+	vals := rc.expandValues(x.s.cfg.recipientDelim)
+	vals["user"], vals["home"], vals["shell"] = u.Name, u.Home, u.Shell
+	var out []fwdPath
 	for _, p := range x.s.xc.forwardPath {
-		undef := false
+		undef, extUse := false, false
 		v := config.Expand(p, func(name string) (string, bool) {
 			v, ok := vals[name]
 			if !ok || v == "" {
 				undef = true
 				return "", false
 			}
+			if name == "extension" {
+				extUse = true
+			}
 			return filterValue(v, x.s.xc.forwardFilter), true
 		})
 		if !undef && v != "" {
-			out = append(out, v)
+			out = append(out, fwdPath{v, extUse})
 		}
 	}
 	return out
+}
+
+// expandValues are local(8)'s $name values for rc (local_expand), less
+// $home and $shell, which belong to an account.
+func (rc *rcpt) expandValues(delims string) map[string]string {
+	delim := ""
+	if rc.Ext != "" {
+		// The delimiter found in the address, not the whole set.
+		if i := len(rc.User); i < len(rc.Local) && strings.ContainsRune(delims, rune(rc.Local[i])) {
+			delim = rc.Local[i : i+1]
+		}
+	}
+	return map[string]string{
+		"user": rc.User, "recipient": rc.Addr, "extension": rc.Ext, "domain": rc.Domain,
+		"local": rc.Local, "mailbox": rc.Local, "recipient_delimiter": delim,
+	}
 }
 
 // dotforward is deliver_dotforward(): the first existing file of
@@ -70,8 +86,14 @@ func (x *expansion) dotforward(rc *rcpt, u *account, st state) bool {
 	found := false
 	for _, p := range x.forwardPaths(rc, u) {
 		var err error
-		if fi, err = statAs(p, uid, gid, true); err == nil {
-			path, found = p, true
+		if fi, err = statAs(p.path, uid, gid, true); err == nil {
+			path, found = p.path, true
+			// A file named with the extension has matched it; otherwise
+			// the destinations get it when the class is listed.
+			st.unmatched = ""
+			if !p.extUse && x.s.xc.propForward {
+				st.unmatched = rc.Ext
+			}
 			break
 		}
 	}

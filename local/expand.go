@@ -40,6 +40,16 @@ type state struct {
 	orig      string   // original recipient, for logs and resubmission
 	delivered string   // the Delivered-To value
 	priv      *account // rights for commands and files; nil = root (default_privs)
+
+	// unmatched is the address extension that the destinations of this
+	// expansion get (propagate_unmatched_extensions): set when user+foo
+	// matched an alias only as user, or a .forward named without
+	// $extension, and the class is listed.
+	unmatched string
+
+	// luser is set below a luser_relay step: an unknown user there
+	// bounces instead of being relayed again.
+	luser bool
 }
 
 func (s *server) newExpansion(r *request) *expansion {
@@ -153,6 +163,9 @@ func (x *expansion) token(rc *rcpt, it aliases.Item, st state) {
 // delivered in this attempt; anything else is resubmitted.
 func (x *expansion) address(a string, noAlias bool, st state) {
 	a = addr.Canonical(a, x.s.xc.myorigin)
+	if st.unmatched != "" && x.s.cfg.recipientDelim != "" {
+		a = spliceExtension(a, x.s.cfg.recipientDelim[:1], st.unmatched)
+	}
 	if len(a) > maxAddress {
 		x.record(deliver.Printable(a[:100])+"...", st, dsn.Bounce("5.1.3", "address too long"))
 		return
@@ -204,7 +217,7 @@ func (x *expansion) deliverSwitch(rc *rcpt, noAlias bool, st state) {
 	u, err := lookupUser(rc.User)
 	switch {
 	case errors.Is(err, passwd.ErrNotFound):
-		x.record(rc.Addr, st, x.s.unknown(rc))
+		x.unknown(rc, st)
 		return
 	case err != nil:
 		x.s.log.Warn("%s: user lookup %s: %v", x.r.QueueID, rc.User, err)
@@ -223,4 +236,14 @@ func (x *expansion) mailbox(rc *rcpt, u *account, st state) {
 		return
 	}
 	x.record(rc.Addr, st, x.s.mailbox(rc, u, x.qf))
+}
+
+// spliceExtension inserts delim+ext before the last "@" of a (or appends
+// it to a bare name), as Postfix's deliver_resolve_tree: the first
+// character of recipient_delimiter, whatever the original address used.
+func spliceExtension(a, delim, ext string) string {
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return a[:i] + delim + ext + a[i:]
+	}
+	return a + delim + ext
 }

@@ -20,7 +20,7 @@ type rcpt struct {
 	req    *request
 	Addr   string // envelope recipient, as in the request (and Delivered-To)
 	Local  string // local part, lower-cased (with extension)
-	Domain string
+	Domain string // lower-cased, as Postfix's msg_attr.domain
 	User   string // Local without the extension
 	Ext    string // address extension ($EXTENSION)
 
@@ -64,6 +64,11 @@ func (s *server) deliver(r *request, qf *os.File) dsn.Status {
 	u, err := lookupUser(rc.User)
 	switch {
 	case errors.Is(err, passwd.ErrNotFound):
+		if s.xc != nil && s.xc.luserRelay != "" {
+			x := s.newExpansion(r)
+			x.unknown(rc, x.top())
+			return x.finish()
+		}
 		return s.unknown(rc)
 	case err != nil:
 		s.log.Warn("%s: user lookup %s: %v", r.QueueID, rc.User, err)
@@ -81,9 +86,9 @@ func (s *server) deliver(r *request, qf *os.File) dsn.Status {
 // resolve splits the recipient into the parts local decides on.
 func (s *server) resolve(r *request) *rcpt {
 	local, domain := addr.Split(r.Recipient)
-	rc := &rcpt{req: r, Addr: r.Recipient, Local: strings.ToLower(local), Domain: domain}
+	rc := &rcpt{req: r, Addr: r.Recipient, Local: strings.ToLower(local), Domain: strings.ToLower(domain)}
 	rc.User, rc.Ext = rc.Local, ""
-	if s.cfg.recipientDelim != "" {
+	if s.cfg.recipientDelim != "" && !s.unsplit(rc.Local) {
 		if i := strings.IndexAny(rc.Local, s.cfg.recipientDelim); i == 0 {
 			rc.User = "" // "+ext" alone: a null user name
 		} else {
@@ -95,6 +100,22 @@ func (s *server) resolve(r *request) *rcpt {
 		rc.Ext = ""
 	}
 	return rc
+}
+
+// unsplit tells which local parts keep their delimiter, as Postfix's
+// split_addr(): postmaster, mailer-daemon and double_bounce_sender always;
+// with owner_request_special and "-" among the delimiters, owner-NAME and
+// NAME-request, the list conventions that predate address extensions.
+func (s *server) unsplit(local string) bool {
+	if strings.EqualFold(local, "postmaster") || strings.EqualFold(local, "mailer-daemon") ||
+		s.cfg.doubleBounce != "" && strings.EqualFold(local, s.cfg.doubleBounce) {
+		return true
+	}
+	if s.cfg.ownerSpecial && strings.Contains(s.cfg.recipientDelim, "-") {
+		l := strings.ToLower(local)
+		return strings.HasPrefix(l, "owner-") || len(l) > len("-request") && strings.HasSuffix(l, "-request")
+	}
+	return false
 }
 
 // lookupUser is getpwnam() for a name from the network: names that could
@@ -114,15 +135,16 @@ func lookupUser(name string) (*account, error) {
 	return u, nil
 }
 
-// unknown is local(8)'s deliver_unknown without luser_relay and
-// fallback_transport: the two required addresses are discarded with a
-// warning rather than bounced, since a bounce to them could loop.
+// unknown is the end of local(8)'s deliver_unknown, when luser_relay does
+// not apply (luser.go): the two required addresses are discarded with a
+// warning rather than bounced, since a bounce to them could loop. Both
+// name the user without the extension, as Postfix.
 func (s *server) unknown(rc *rcpt) dsn.Status {
-	if strings.EqualFold(rc.Local, "postmaster") || strings.EqualFold(rc.Local, "mailer-daemon") {
-		s.log.Warn("required alias not found: %s", deliver.Printable(rc.Local))
+	if strings.EqualFold(rc.User, "postmaster") || strings.EqualFold(rc.User, "mailer-daemon") {
+		s.log.Warn("required alias not found: %s", deliver.Printable(rc.User))
 		return dsn.Sent("2.0.0", "discarded")
 	}
-	return dsn.Bounce("5.1.1", "unknown user: \"%s\"", rc.Local)
+	return dsn.Bounce("5.1.1", "unknown user: \"%s\"", rc.User)
 }
 
 // Header scan limits: a hostile message gets no more than this much of
