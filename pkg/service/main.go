@@ -52,6 +52,7 @@ func Main(prog string, o Options, start func(e *Env) (func(net.Conn), error)) {
 		e.MaxIdle = cfg.Duration("max_idle")
 	}
 	SignalContext() // catch SIGTERM from the start
+	stopProfile := StartProfile(prog)
 	handle, err := start(e)
 	if err != nil {
 		log.Fatal("%v", err)
@@ -59,5 +60,6 @@ func Main(prog string, o Options, start func(e *Env) (func(net.Conn), error)) {
 	if err := ServeStream(lns, e.MaxProc, e.MaxIdle, handle); err != nil {
 		log.Fatal("accept: %v", err)
 	}
+	stopProfile()
 	os.Exit(0)
 }
