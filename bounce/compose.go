@@ -119,12 +119,18 @@ func (n *notice) compose() []string {
 		case e.Original != "":
 			add("Original-Recipient: rfc822; %s", printable(e.Original))
 		}
+		// A report says what the log says: delivered, relayed, or for sendmail -v also
+		// failed or delayed.
 		action := e.Action
-		if action == "" || n.kind == failure {
+		switch n.kind {
+		case failure:
 			action = "failed"
-		}
-		if n.kind == delay {
+		case delay:
 			action = "delayed"
+		default:
+			if action == "" {
+				action = "delivered"
+			}
 		}
 		add("Action: %s", action)
 		add("Status: %s", statusCode(e.Status, n.kind))
@@ -144,17 +150,21 @@ func (n *notice) compose() []string {
 
 	// Part 3: the returned message, or its headers.
 	add("--%s", boundary)
+	undelivered := ""
+	if n.kind.undelivered() {
+		undelivered = "Undelivered "
+	}
 	if n.original == nil {
-		add("Content-Description: Undelivered Message")
+		add("Content-Description: %sMessage", undelivered)
 		add("Content-Type: text/plain; charset=us-ascii")
 		add("")
 		add("\t--- Undelivered message unavailable ---")
 	} else {
 		if n.headerOnly {
-			add("Content-Description: Undelivered Message Headers")
+			add("Content-Description: %sMessage Headers", undelivered)
 			add("Content-Type: text/rfc822-headers")
 		} else {
-			add("Content-Description: Undelivered Message")
+			add("Content-Description: %sMessage", undelivered)
 			add("Content-Type: message/rfc822")
 		}
 		if eight {
@@ -189,8 +199,11 @@ func statusCode(code string, k kind) string {
 	if code != "" {
 		return code
 	}
-	if k == delay {
+	switch k {
+	case delay:
 		return "4.0.0"
+	case success:
+		return "2.0.0"
 	}
 	return "5.0.0"
 }

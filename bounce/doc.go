@@ -1,12 +1,14 @@
 // Bounce sends delivery status notifications: non-delivery notices for mail that bounced or
-// expired, and delay warnings.
+// expired, delay warnings, and delivery reports (sendmail -v, DSN NOTIFY=SUCCESS).
 //
 // # Description
 //
 // bounce is started by master(8) on private/bounce (master.cf: "bounce unix - - n - 0
 // bounce"; the same program may also serve "defer" and "trace"). qmgr(8) sends one attribute
 // list per request (docs/DESIGN.md "pkg/ipc"): request=flush (a non-delivery notice from
-// bounce/ID) or request=warn (a delay warning from defer/ID), queue_name and queue_id of the
+// bounce/ID), request=warn (a delay warning from defer/ID), request=trace (a "Mail Delivery
+// Status Report" from trace/ID, for sendmail -v) or request=success (a "Successful Mail
+// Delivery Report" from trace/ID, for NOTIFY=SUCCESS), queue_name and queue_id of the
 // original, and optionally sender, dsn_envid and dsn_ret, which override the queue file's.
 // The answer is status=0 when the notice was queued (or there was nothing to report), else
 // status=1 and a reason; the log is then kept and qmgr keeps the message queued and asks
@@ -35,6 +37,14 @@
 // postmaster copy with the headers only. A non-delivery log is removed once its notices
 // are queued; a defer log stays (mailq shows it).
 //
+// A delivery report lists every entry of the trace log that qmgr wrote, whatever the
+// recipient's NOTIFY, with the action recorded there (Action: delivered, relayed, and for
+// sendmail -v also failed or delayed), the agent's text as "<rcpt>: reason" in the first part
+// (e.g. "delivered to mailbox"), and the original's headers as text/rfc822-headers
+// ("Message Headers"). Like Postfix, it is never sent about mail from <> or from the
+// double-bounce sender (logged, and the log is removed) and has no postmaster copy. The
+// trace log is removed once the report is queued.
+//
 // # Security
 //
 // bounce runs as mail_owner (unpriv). Log and queue file text is untrusted: control and
@@ -43,6 +53,8 @@
 // # Diagnostics
 //
 // "ID: sender non-delivery notification: NEWID", "ID: sender delay notification: NEWID",
+// "ID: sender delivery status notification: NEWID", "ID: not sending trace/success
+// notification for single-bounce message" (or double-bounce),
 // "ID: postmaster non-delivery notification: NEWID", "ID: postmaster delay notification:
 // NEWID"; "warning: ID: undeliverable postmaster notification discarded"; problems with
 // cleanup or the queue file as warnings.

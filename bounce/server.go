@@ -135,6 +135,10 @@ func (s *server) serve(req ipc.Attrs) error {
 		return s.notifyFrom(failure, queue.Bounce, qname, id, req)
 	case "warn", "delay":
 		return s.notifyFrom(delay, queue.Defer, qname, id, req)
+	case "trace":
+		return s.report(verify, qname, id, req)
+	case "success":
+		return s.report(success, qname, id, req)
 	}
 	return fmt.Errorf("unknown request %q", req.Get("request"))
 }
@@ -252,6 +256,58 @@ func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) er
 	return nil
 }
 
+// report turns trace/ID into a delivery status report to the sender: the verify template
+// ("Mail Delivery Status Report") for sendmail -v, the success template ("Successful Mail
+// Delivery Report") for DSN NOTIFY=SUCCESS. Every entry of the log is listed with the
+// action qmgr recorded, and the original's headers come back. As in Postfix's
+// bounce_trace_service, there is no report about mail from <> or from the double-bounce
+// sender, and no postmaster copy. The log is removed once the report is queued.
+func (s *server) report(k kind, qname, id string, req ipc.Attrs) error {
+	logPath := s.q.Path(queue.Trace, id)
+	f, err := os.Open(logPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	entries, err := queue.ReadLog(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("read %s log: %v", queue.Trace, err)
+	}
+	remove := func() {
+		if err := os.Remove(logPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("%s: remove %s: %v", id, logPath, err)
+		}
+	}
+	if len(entries) == 0 {
+		remove()
+		return nil
+	}
+	m := s.readOriginal(qname, id, k, req)
+	switch {
+	case m.sender == "":
+		s.log.Info("%s: not sending trace/success notification for single-bounce message", id)
+	case strings.EqualFold(m.sender, s.doubleBounce):
+		s.log.Info("%s: not sending trace/success notification for double-bounce message", id)
+	default:
+		n := notice{
+			kind: k, hostname: s.hostname, mailName: s.mailName, queueID: id, sender: m.sender,
+			envid: m.envid, arrival: m.arrival, now: s.now(), haveLog: true, entries: entries,
+			original: headerBlock(m.lines), headerOnly: m.lines != nil, origMsgID: m.msgID,
+			from: s.fromHeader(), to: m.sender,
+		}
+		newID, err := s.post("", m.sender, n.compose())
+		if err != nil {
+			return fmt.Errorf("sender delivery status notification: %v", err)
+		}
+		s.log.Info("%s: sender delivery status notification: %s", id, newID)
+	}
+	remove()
+	return nil
+}
+
 // fromHeader is the From: of every notice, as header_from_format says.
 func (s *server) fromHeader() string {
 	if s.fromStandard {
@@ -291,8 +347,9 @@ func (s *server) readOriginal(qname, id string, k kind, req ipc.Attrs) origMsg {
 		return m
 	}
 	defer f.Close()
-	// Originals over bounce_size_limit come back as headers only, as do delay notices.
-	headersOnly := k == delay || s.sizeLimit > 0 && m.size > s.sizeLimit
+	// Originals over bounce_size_limit come back as headers only, as do delay notices
+	// and delivery reports.
+	headersOnly := k != failure || s.sizeLimit > 0 && m.size > s.sizeLimit
 	lines, err := readLines(queue.ContentReader(f, env.DataOffset), headersOnly)
 	if err != nil {
 		s.log.Warn("%s: read message content: %v", id, err)

@@ -6,13 +6,20 @@ import (
 	"time"
 )
 
-// kind selects the notice: Postfix's failure or delay template.
+// kind selects the notice: Postfix's failure, delay, success (DSN NOTIFY=SUCCESS) or
+// verify (sendmail -v delivery report) template.
 type kind int
 
 const (
 	failure kind = iota
 	delay
+	success
+	verify
 )
+
+// undelivered tells whether the notice is about mail not delivered (yet): Postfix says
+// "Undelivered Message" only then, and returns the whole message only for failures.
+func (k kind) undelivered() bool { return k == failure || k == delay }
 
 // template is one of Postfix's built-in bounce templates (bounce(5), postconf -b); users and
 // MUAs match on this wording, so it is Postfix's, word for word.
@@ -56,6 +63,29 @@ var templates = map[kind]template{
 			"",
 			"If you do so, please include this problem report. You can",
 			"delete your own text from the attached returned message.",
+			"",
+			"                   The mail system",
+		},
+	},
+	success: {
+		subject: "Successful Mail Delivery Report",
+		body: []string{
+			"This is the mail system at host $myhostname.",
+			"",
+			"Your message was successfully delivered to the destination(s)",
+			"listed below. If the message was delivered to mailbox you will",
+			"receive no further notifications. Otherwise you may still receive",
+			"notifications of mail delivery errors from other systems.",
+			"",
+			"                   The mail system",
+		},
+	},
+	verify: {
+		subject: "Mail Delivery Status Report",
+		body: []string{
+			"This is the mail system at host $myhostname.",
+			"",
+			"Enclosed is the mail delivery report that you requested.",
 			"",
 			"                   The mail system",
 		},

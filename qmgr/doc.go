@@ -42,8 +42,21 @@
 // fails, the message stays queued (deferred/) with its log, and the notice goes out on a
 // later round; only then is the file removed. A message deferred after the time in its W
 // record (written by cleanup when delay_warning_time > 0 and the sender is not <>) gets one
-// delay warning (request=warn, from the defer log), after which W is overwritten with -1. qmgr never scans hold/: messages there wait for
-// "postsuper -H".
+// delay warning (request=warn, from the defer log), after which W is overwritten with -1.
+//
+// Delivery reports: for a message whose trace_flags attribute has bit 1024 (sendmail -v)
+// every outcome of the round (action=delivered, relayed when a remote MTA took it, failed,
+// delayed, with the agent's reason and remote diagnostic) is appended to trace/ID; for a
+// recipient whose notify_flags has SUCCESS (2) and not NEVER (1), its successful delivery
+// is. At the end of the round, before the file leaves active/, qmgr asks the bounce service
+// for the report (request=trace for sendmail -v, request=success otherwise); the service
+// sends it to the sender and removes the log. After a traced message's report the digits
+// of its trace_flags are overwritten with zeros in place, so only the first attempt is
+// reported. A report is a courtesy: a trace log that cannot be written or a report that
+// cannot be sent is logged as a warning and never defers or keeps the message; the log
+// waits for the next round if the message stays queued and is removed with it otherwise.
+//
+// qmgr never scans hold/: messages there wait for "postsuper -H".
 //
 // # Security
 //
@@ -57,7 +70,8 @@
 // reached defers its recipients with dsn=4.3.0 "mail transport unavailable" (logged by qmgr
 // with relay=none) and is not tried again for transport_retry_time; an agent that fails
 // mid-request defers the recipient with "delivery temporarily suspended: unknown mail
-// transport error".
+// transport error". Delivery report problems are "warning: ID: append trace log: ..." and
+// "warning: ID: delivery status notification: ...".
 //
 // # Configuration parameters
 //
