@@ -15,18 +15,23 @@
 //
 // For each recipient, in Postfix's order:
 //
-//  1. The local part is folded to lower case and split at the first
-//     recipient_delimiter character into user and extension ($EXTENSION).
-//     An empty user gives 5.1.3 "null username in ...".
+//  1. The local part (and the domain) is folded to lower case and split
+//     at the first recipient_delimiter character into user and extension
+//     ($EXTENSION). An empty user gives 5.1.3 "null username in ...".
+//     postmaster, mailer-daemon and double_bounce_sender are never split;
+//     with owner_request_special = yes and "-" among the delimiters,
+//     neither are owner-NAME and NAME-request.
 //  2. Loop check: if the recipient appears among the Delivered-To: values of
 //     the message's header block (case-insensitively), the mail bounces with
 //     5.4.6 "mail forwarding loop for ADDR".
 //  3. Aliases: alias_maps is searched for the local part with its
 //     extension, then without it (see "Aliases and .forward" below).
-//  4. The user is looked up in the passwd file. Unknown users bounce with
-//     5.1.1 `unknown user: "name"`, except postmaster and mailer-daemon,
-//     which are discarded with "warning: required alias not found: NAME"
-//     and status=sent (discarded).
+//  4. The user is looked up in the passwd file. An unknown user goes to
+//     luser_relay when that is set (see "Unknown users" below); else the
+//     mail bounces with 5.1.1 `unknown user: "USER"` (the name without
+//     its extension), except for postmaster and mailer-daemon, which are
+//     discarded with "warning: required alias not found: NAME" and
+//     status=sent (discarded).
 //  5. .forward: the first existing file of forward_path, read as the user.
 //  6. Mailbox: mailbox_command when set; else home_mailbox ending in "/"
 //     (Maildir $HOME/home_mailbox, "delivered to maildir"); else
@@ -60,8 +65,8 @@
 // else 4.3.0 "cannot access home directory X: ...") for home_mailbox and
 // mailbox_command deliveries, and for all deliveries when
 // require_home_directory = yes; Postfix checks only in the latter case.
-// mailbox_transport(_maps), mailbox_command_maps, fallback_transport,
-// luser_relay, biff and propagate_unmatched_extensions are not implemented yet.
+// mailbox_transport(_maps), mailbox_command_maps, fallback_transport(_maps)
+// and biff are not implemented yet.
 //
 // # Aliases and .forward
 //
@@ -87,6 +92,35 @@
 // with 5.2.4 "too many destinations in the expansion of ADDR (limit 1000)".
 // The request's status is deferred when any destination was deferred (it
 // is tried again, as Postfix), else bounced when any bounced, else sent.
+//
+// Extensions: when user+foo matched an alias only as user, its address
+// destinations get +foo inserted before the "@" (a@x becomes a+foo@x,
+// with the first character of recipient_delimiter) if
+// propagate_unmatched_extensions lists "alias"; a .forward likewise with
+// "forward", unless the file's name used $extension (.forward+foo has
+// matched it). Postfix's default (canonical, virtual) lists neither, so by
+// default local passes no extension on; cleanup handles the other two
+// classes.
+//
+// # Unknown users
+//
+// luser_relay (empty by default) is where mail for a local recipient that
+// is neither an alias nor a passwd account goes, postmaster and
+// mailer-daemon included: as in Postfix the relay comes before their
+// discard rule. Its value is expanded per recipient with $user, $local,
+// $mailbox (= $local), $extension, $domain, $recipient and
+// $recipient_delimiter (the delimiter found in the address), and the
+// ${name?value}, ${name:value} forms; main.cf's own parameters are not
+// expanded in it. The result is one address, canonicalised like an alias
+// destination: a local one is delivered in the same attempt through its
+// aliases, .forward and mailbox, a remote one resubmitted ("forwarded as
+// NEWID"), logged as to=<TARGET>, orig_to=<RECIPIENT>; its X-Original-To
+// and Delivered-To stay the recipient's. No extension is propagated to
+// it. Several unknown users in one expansion give the relay one copy.
+// Deviation: a relay target that is itself unknown (luser_relay = $user,
+// or a name with no account) bounces with 5.1.1; Postfix drops such mail
+// without a status. smtpd accepts mail for unknown users only when
+// local_recipient_maps is empty (or lists them).
 //
 // Rights: commands and files from an alias run as the owner of the alias
 // table, or as default_privs when root owns it; from a .forward as the user
@@ -260,6 +294,9 @@
 //	alias_maps (hash:/etc/aliases, nis:mail.aliases)
 //	forward_path ($home/.forward${recipient_delimiter}${extension}, $home/.forward)
 //	forward_expansion_filter (letters, digits, " !@%-_=+:,./")
+//	luser_relay (empty; local $names only)
+//	propagate_unmatched_extensions (canonical, virtual; local reads alias, forward)
+//	double_bounce_sender (double-bounce)
 //	allow_mail_to_commands (alias, forward), allow_mail_to_files (alias, forward)
 //	owner_request_special (yes), expand_owner_alias (no)
 //	frozen_delivered_to (yes)
