@@ -3,22 +3,17 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"postern/pkg/auth"
+	"postern/pkg/handoff"
 	"postern/pkg/maillog"
 	"postern/pkg/service"
 )
 
 // sessionFlag starts imapd as a session child: root imapd runs
 // "/proc/self/exe -session ARGS..." with the user's uid and gid, the
-// connection as fd 3 and the parameters as JSON on standard input.
+// connection as fd 3 and the parameters as JSON on fd 4.
 const sessionFlag = "-session"
 
 type childParams struct {
@@ -31,67 +26,23 @@ type childParams struct {
 }
 
 // runChild hands the connection to a child with the user's credentials
-// and waits for it. A TLS connection cannot be passed on, so the parent
-// keeps the TLS layer and relays plaintext over a socket pair.
+// and waits for it (pkg/handoff; a TLS connection stays here and is
+// relayed).
 func (s *server) runChild(c *client, u *auth.User, su *sessionUser, pending []byte) {
-	var (
-		f     *os.File
-		relay *os.File
-		err   error
-	)
-	if c.tlsConn != nil {
-		fds, e := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if e != nil {
-			s.log.Error("socketpair: %v", e)
-			c.tlsConn.Close()
-			return
-		}
-		relay, f = os.NewFile(uintptr(fds[0]), "relay"), os.NewFile(uintptr(fds[1]), "session")
-	} else if fc, ok := c.raw.(interface{ File() (*os.File, error) }); ok {
-		f, err = fc.File()
-	} else {
-		err = fmt.Errorf("connection type %T cannot be passed on", c.raw)
-	}
+	hc, err := handoff.Prepare(c.raw, c.tlsConn)
 	if err != nil {
 		s.log.Error("hand over connection: %v", err)
 		c.conn().Close()
 		return
 	}
 	params, _ := json.Marshal(childParams{User: su.name, Maildir: u.Maildir, RIP: su.rip, LIP: su.lip, Pending: pending, Limit: s.appendLimit})
-	cmd := exec.Command(s.exe, append([]string{sessionFlag}, s.args...)...)
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.Stdin = newBytesReader(params)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.Env = []string{"HOME=" + u.Home, "USER=" + u.Username, "LOGNAME=" + u.Username, "PATH=/usr/bin:/bin"}
-	cmd.Dir = "/"
+	cmd := handoff.Command(s.exe, append([]string{sessionFlag}, s.args...), u)
 	if fi, err := os.Stat(u.Home); err == nil && fi.IsDir() {
 		cmd.Dir = u.Home
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{}},
-		Pdeathsig:  syscall.SIGTERM,
-	}
-	err = cmd.Start()
-	f.Close()
-	if err != nil {
-		s.log.Error("start session for user=<%s>: %v", u.Username, err)
-		if relay != nil {
-			relay.Close()
-		}
-		c.conn().Close()
-		return
-	}
-	if relay != nil {
-		rc, err := net.FileConn(relay)
-		relay.Close()
-		if err == nil {
-			go func() { io.Copy(rc, c.tlsConn); rc.(*net.UnixConn).CloseWrite() }()
-			io.Copy(c.tlsConn, rc)
-			rc.Close()
-		}
-	}
+	err = handoff.Spawn(cmd, hc, params)
 	c.conn().Close()
-	if err := cmd.Wait(); err != nil {
+	if err != nil {
 		s.log.Warn("session of user=<%s> ended: %v", u.Username, err)
 	}
 }
@@ -115,13 +66,15 @@ func sessionMain() int {
 		return 1
 	}
 	var p childParams
-	if err := json.NewDecoder(io.LimitReader(os.Stdin, 1<<20)).Decode(&p); err != nil {
+	b, err := handoff.ChildParams()
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil {
 		log.Error("session parameters: %v", err)
 		return 1
 	}
-	f := os.NewFile(3, "conn")
-	conn, err := net.FileConn(f)
-	f.Close()
+	conn, err := handoff.ChildConn(3)
 	if err != nil {
 		log.Error("session connection: %v", err)
 		return 1

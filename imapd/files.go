@@ -137,16 +137,3 @@ func appendFile(folder string, r io.Reader, letters string, date time.Time) (str
 	}
 	return name, nil
 }
-
-func newBytesReader(b []byte) io.Reader { return &byteReader{b: b} }
-
-type byteReader struct{ b []byte }
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}

@@ -14,6 +14,7 @@ import (
 
 	"postern/pkg/auth"
 	"postern/pkg/config"
+	"postern/pkg/handoff"
 	"postern/pkg/maillog"
 )
 
@@ -46,29 +47,15 @@ func newServer(c *config.Config, log *maillog.Logger, args []string) (*server, e
 	s := &server{
 		log:         log,
 		auth:        auth.New(c),
-		timeout:     durationParam(c, "imapd_timeout", 60*time.Second),
+		timeout:     handoff.Duration(c, "imapd_timeout", 60*time.Second),
 		tlsAuthOnly: c.Bool("imapd_tls_auth_only"),
 		appendLimit: appendLimit(c),
 		args:        args,
 	}
 	s.exe, _ = os.Executable()
-	cert, key := c.Get("imapd_tls_cert_file"), c.Get("imapd_tls_key_file")
-	if cert == "" {
-		cert, key = c.Get("smtpd_tls_cert_file"), c.Get("smtpd_tls_key_file")
-	}
-	if key == "" {
-		key = cert
-	}
-	if cert != "" {
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("cannot load TLS certificate %s / key %s: %v", cert, key, err)
-		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
-	}
-	s.wrapper = c.Bool("imapd_tls_wrappermode")
-	if s.wrapper && s.tls == nil {
-		return nil, errors.New("imapd_tls_wrappermode = yes needs imapd_tls_cert_file (or smtpd_tls_cert_file)")
+	var err error
+	if s.tls, s.wrapper, err = handoff.TLS(c, "imapd"); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -79,27 +66,6 @@ func appendLimit(c *config.Config) uint32 {
 		return 1 << 31
 	}
 	return uint32(n)
-}
-
-// durationParam reads a Postern-only time parameter with its default.
-func durationParam(c *config.Config, name string, def time.Duration) time.Duration {
-	if v := c.Get(name); v != "" {
-		if d, err := config.ParseDuration(v, 's'); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
-func hostOf(a net.Addr) string {
-	if a == nil {
-		return "unknown"
-	}
-	h, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return h
 }
 
 // Capabilities before and after login. The post-login list is what
@@ -146,10 +112,8 @@ func (c *client) reply(lines ...string) error {
 }
 
 func (s *server) handle(conn net.Conn) {
-	c := &client{raw: conn, rip: hostOf(conn.RemoteAddr()), lip: hostOf(conn.LocalAddr())}
-	if conn.RemoteAddr() != nil && conn.RemoteAddr().Network() == "unix" {
-		c.rip = "127.0.0.1"
-	}
+	c := &client{raw: conn}
+	c.rip, c.lip = handoff.Addrs(conn)
 	handedOff := false
 	defer func() {
 		if !handedOff {

@@ -5,17 +5,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"postern/pkg/auth"
+	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 )
@@ -46,39 +41,14 @@ func (s *server) serveUser(c *client, u *auth.User, method string) {
 	}
 }
 
-// spawn runs the session in a child process with the user's uid and gid.
-// A plain connection is passed as it is; a TLS one stays here and the child
-// gets one end of a socketpair that this process relays.
+// spawn runs the session in a child process with the user's uid and gid
+// (pkg/handoff: a plain connection is passed as it is, a TLS one is
+// relayed from here), and returns when it has ended.
 func (s *server) spawn(c *client, u *auth.User) error {
-	var connFile *os.File
-	var relay net.Conn
-	if c.tlsConn != nil {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		connFile = os.NewFile(uintptr(fds[0]), "session")
-		pf := os.NewFile(uintptr(fds[1]), "relay")
-		relay, err = net.FileConn(pf)
-		pf.Close()
-		if err != nil {
-			connFile.Close()
-			return err
-		}
-		defer relay.Close()
-	} else {
-		fc, ok := c.conn.(interface{ File() (*os.File, error) })
-		if !ok {
-			return fmt.Errorf("connection type %T cannot be passed on", c.conn)
-		}
-		f, err := fc.File()
-		if err != nil {
-			return err
-		}
-		connFile = f
+	hc, err := handoff.Prepare(c.conn, c.tlsConn)
+	if err != nil {
+		return err
 	}
-	defer connFile.Close()
-
 	// Bytes the client pipelined after PASS are already in our buffer.
 	pending, _ := c.r.Peek(c.r.Buffered())
 	state := ipc.Attrs{
@@ -89,55 +59,15 @@ func (s *server) spawn(c *client, u *auth.User) error {
 		{Name: "syslog_name", Value: s.logCfg.syslogName}, {Name: "maillog_file", Value: s.logCfg.maillogFile},
 		{Name: "myhostname", Value: s.logCfg.hostname}, {Name: "pending", Value: string(pending)},
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer pr.Close()
-	defer pw.Close()
-
-	cmd := exec.Command(s.exe, sessionFlag)
-	cmd.ExtraFiles = []*os.File{connFile, pr}
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.Home, "USER=" + u.Username, "LOGNAME=" + u.Username}
-	cmd.Stderr = os.Stderr
+	cmd := handoff.Command(s.exe, []string{sessionFlag}, u)
+	cmd.Stdout = nil
 	if f := s.log.File(); f != nil {
 		cmd.Stderr = f
 	}
 	if s.logCfg.maillogFile != "" && (s.log.File() != nil || s.log.ToStderr()) {
 		cmd.Env = append(cmd.Env, maillog.InheritedEnv+"="+s.logCfg.maillogFile)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{uint32(u.GID)}},
-		Pdeathsig:  syscall.SIGTERM,
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	connFile.Close()
-	pr.Close()
-	ipc.Write(pw, state)
-	pw.Close()
-
-	if relay != nil {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			io.Copy(relay, c.tlsConn) // client -> session
-			relay.(*net.UnixConn).CloseWrite()
-		}()
-		c.tlsConn.SetDeadline(time.Time{})
-		io.Copy(c.tlsConn, relay) // session -> client, until the child closes
-		c.tlsConn.CloseWrite()
-		c.tlsConn.Close()
-		wg.Wait()
-	}
-	err = cmd.Wait()
-	if err != nil {
-		return fmt.Errorf("session process: %v", err)
-	}
-	return nil
+	return handoff.Spawn(cmd, hc, ipc.Encode(state))
 }
 
 // sessionMain is the child's whole life (see sessionFlag).
@@ -146,9 +76,11 @@ func sessionMain() int {
 		fmt.Fprintln(os.Stderr, "pop3d: fatal: session process still running as root")
 		return 1
 	}
-	sf := os.NewFile(4, "state")
-	st, err := ipc.Read(bufio.NewReader(io.LimitReader(sf, ipc.MaxBlock)))
-	sf.Close()
+	b, err := handoff.ChildParams()
+	var st ipc.Attrs
+	if err == nil {
+		st, err = ipc.Read(bufio.NewReader(bytes.NewReader(b)))
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pop3d: fatal: read session state: %v\n", err)
 		return 1
@@ -157,9 +89,7 @@ func sessionMain() int {
 	if strconv.Itoa(os.Geteuid()) != st.Get("uid") {
 		log.Fatal("session for user=<%s> runs as uid %d, not %s", st.Get("user"), os.Geteuid(), st.Get("uid"))
 	}
-	cf := os.NewFile(3, "conn")
-	conn, err := net.FileConn(cf)
-	cf.Close()
+	conn, err := handoff.ChildConn(3)
 	if err != nil {
 		log.Fatal("session connection: %v", err)
 	}

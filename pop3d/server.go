@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"postern/pkg/auth"
 	"postern/pkg/config"
+	"postern/pkg/handoff"
 	"postern/pkg/maillog"
 )
 
@@ -43,41 +43,17 @@ func newServer(c *config.Config, log *maillog.Logger) (*server, error) {
 	s := &server{
 		log:         log,
 		auth:        auth.New(c),
-		timeout:     durationParam(c, "pop3d_timeout", 300*time.Second),
+		timeout:     handoff.Duration(c, "pop3d_timeout", 300*time.Second),
 		tlsAuthOnly: c.Bool("pop3d_tls_auth_only"),
 		logCfg:      logConfig{c.Get("syslog_name"), c.Get("maillog_file"), c.Get("myhostname")},
 		maxFailures: 10,
 	}
 	s.exe, _ = os.Executable()
-	cert, key := c.Get("pop3d_tls_cert_file"), c.Get("pop3d_tls_key_file")
-	if cert == "" {
-		cert, key = c.Get("smtpd_tls_cert_file"), c.Get("smtpd_tls_key_file")
-	}
-	if key == "" {
-		key = cert
-	}
-	if cert != "" {
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("cannot load TLS certificate %s / key %s: %v", cert, key, err)
-		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
-	}
-	s.wrapper = c.Bool("pop3d_tls_wrappermode")
-	if s.wrapper && s.tls == nil {
-		return nil, errors.New("pop3d_tls_wrappermode = yes needs pop3d_tls_cert_file (or smtpd_tls_cert_file)")
+	var err error
+	if s.tls, s.wrapper, err = handoff.TLS(c, "pop3d"); err != nil {
+		return nil, err
 	}
 	return s, nil
-}
-
-// durationParam reads a Postern-only time parameter with its default.
-func durationParam(c *config.Config, name string, def time.Duration) time.Duration {
-	if v := c.Get(name); v != "" {
-		if d, err := config.ParseDuration(v, 's'); err == nil {
-			return d
-		}
-	}
-	return def
 }
 
 // client is one connection in the AUTHORIZATION state.
@@ -103,23 +79,10 @@ func (c *client) reply(format string, args ...any) error {
 	return c.w.Flush()
 }
 
-func hostOf(a net.Addr) string {
-	if a == nil {
-		return "unknown"
-	}
-	h, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return h
-}
-
 func (s *server) handle(conn net.Conn) {
 	defer conn.Close()
-	c := &client{conn: conn, rip: hostOf(conn.RemoteAddr()), lip: hostOf(conn.LocalAddr())}
-	if conn.RemoteAddr() != nil && conn.RemoteAddr().Network() == "unix" {
-		c.rip = "127.0.0.1"
-	}
+	c := &client{conn: conn}
+	c.rip, c.lip = handoff.Addrs(conn)
 	if s.wrapper {
 		c.tlsConn = tls.Server(conn, s.tls)
 		conn.SetDeadline(time.Now().Add(s.timeout))
