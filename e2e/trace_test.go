@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"postern/pkg/testenv"
 )
 
@@ -75,5 +77,50 @@ func TestSendmailVerboseReport(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(e.QueueDir, "trace")); len(ents) != 0 {
 		t.Errorf("trace logs left: %v", ents)
+	}
+}
+
+// TestSMTPNotifySuccess: RCPT TO:<..> NOTIFY=SUCCESS over SMTP (RFC 3461) reaches the queue as
+// notify_flags, and the sender gets a "Successful Mail Delivery Report" naming the recipient.
+func TestSMTPNotifySuccess(t *testing.T) {
+	need(t, append(core, "bounce")...)
+	name, _, _ := testenv.CurrentUser(t)
+	e := testenv.Start(t, testenv.Options{})
+	addr := name + "@postern.test"
+	c, err := smtp.Dial(e.SMTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(addr, &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: "env-42"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(addr, &smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess},
+		OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: addr}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("Subject: notify me\r\n\r\nhello\r\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	var mbox string
+	e.WaitFor(t, 30*time.Second, func() bool {
+		mbox = e.Mbox(name)
+		return strings.Contains(mbox, "\nSubject: Successful Mail Delivery Report\n")
+	})
+	report := mbox[strings.Index(mbox, "\nSubject: Successful Mail Delivery Report\n"):]
+	for _, want := range []string{"\nAction: delivered\n", "Final-Recipient: rfc822; " + addr, "Original-Recipient: rfc822;" + addr,
+		"Original-Envelope-Id: env-42"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,8 @@ type session struct {
 	mailGiven bool
 	from      string // as received
 	utf8      bool
+	dsnRet    string // ret_flags for cleanup ("1" FULL, "2" HDRS)
+	dsnEnvid  string // envelope_id
 	rcptTried int
 	rcpts     []string // as received, accepted ones
 
@@ -116,7 +119,40 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.mailGiven, s.from, s.utf8 = true, from, utf8
 	s.rcptTried, s.rcpts = 0, nil
+	s.dsnRet, s.dsnEnvid = "", ""
+	if opts != nil {
+		// RFC 3461 RET and ENVID travel to cleanup as Postfix's ret_flags (FULL=1, HDRS=2)
+		// and envelope_id, for the bounce service.
+		switch opts.Return {
+		case smtp.DSNReturnFull:
+			s.dsnRet = "1"
+		case smtp.DSNReturnHeaders:
+			s.dsnRet = "2"
+		}
+		s.dsnEnvid = printable(opts.EnvelopeID, 100)
+	}
 	return nil
+}
+
+// notifyFlags is RCPT's NOTIFY as Postfix's bit mask: NEVER=1 SUCCESS=2 FAILURE=4 DELAY=8.
+func notifyFlags(opts *smtp.RcptOptions) int {
+	if opts == nil {
+		return 0
+	}
+	n := 0
+	for _, v := range opts.Notify {
+		switch v {
+		case smtp.DSNNotifyNever:
+			n |= 1
+		case smtp.DSNNotifySuccess:
+			n |= 2
+		case smtp.DSNNotifyFailure:
+			n |= 4
+		case smtp.DSNNotifyDelayed:
+			n |= 8
+		}
+	}
+	return n
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
@@ -159,6 +195,16 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.srv.log.Info("%s: client=%s%s", cl.id, s.w.client(), sasl)
 		s.writeEnvelope()
 	}
+	if n := notifyFlags(opts); n != 0 {
+		s.cl.rec('A', []byte("notify_flags="+strconv.Itoa(n)))
+	}
+	if opts != nil && opts.OriginalRecipient != "" {
+		typ := strings.ToLower(string(opts.OriginalRecipientType))
+		if typ == "" {
+			typ = "rfc822"
+		}
+		s.cl.rec('A', []byte("dsn_orig_rcpt="+typ+";"+printable(opts.OriginalRecipient, 1000)))
+	}
 	s.cl.rec('O', []byte(to))
 	s.cl.rec('R', []byte(canon))
 	if s.cl.err != nil {
@@ -190,6 +236,8 @@ func (s *session) writeEnvelope() {
 		{"protocol_name", s.proto()},
 		{"sasl_method", s.w.saslMethod},
 		{"sasl_username", s.w.saslUser},
+		{"ret_flags", s.dsnRet},
+		{"envelope_id", s.dsnEnvid},
 	}
 	for _, a := range attrs {
 		if a[1] == "" {
