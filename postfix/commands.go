@@ -13,30 +13,24 @@ import (
 	"postern/pkg/ipc"
 )
 
+// commands are postfix(1)'s commands, by name.
+var commands = map[string]func(*script) int{
+	"start":                 (*script).start,
+	"start-fg":              (*script).startFG,
+	"stop":                  (*script).stop,
+	"abort":                 (*script).abort,
+	"reload":                (*script).reload,
+	"status":                (*script).status,
+	"check":                 (*script).check,
+	"flush":                 (*script).flush,
+	"set-permissions":       (*script).setPermissions,
+	"upgrade-configuration": func(*script) int { return 0 },
+	"logrotate":             (*script).logrotate,
+}
+
 func (s *script) run(cmd string, args []string) int {
-	switch cmd {
-	case "start":
-		return s.start()
-	case "start-fg":
-		return s.startFG()
-	case "stop":
-		return s.stop()
-	case "abort":
-		return s.abort()
-	case "reload":
-		return s.reload()
-	case "status":
-		return s.status()
-	case "check":
-		return s.check()
-	case "flush":
-		return s.flush()
-	case "set-permissions":
-		return s.setPermissions()
-	case "upgrade-configuration":
-		return 0
-	case "logrotate":
-		return s.logrotate()
+	if f, ok := commands[cmd]; ok {
+		return f(s)
 	}
 	s.fatal("unknown command: '%s'. %s", cmd, usage)
 	return 1
@@ -56,15 +50,23 @@ func (s *script) running() (bool, int) {
 	return true, pid
 }
 
-func (s *script) start() int {
+// starting refuses to start a second master, checks the installation as
+// postfix check does, and says that the mail system starts.
+func (s *script) starting() int {
 	if up, _ := s.running(); up {
 		s.fatal("the Postfix mail system is already running")
 	}
-	if code := s.checkFatal(); code != 0 {
+	if code := s.check(); code != 0 {
 		return code
 	}
-	s.checkWarn()
 	s.say("starting the Postfix mail system")
+	return 0
+}
+
+func (s *script) start() int {
+	if code := s.starting(); code != 0 {
+		return code
+	}
 	c := exec.Command(s.masterPath(), "-c", s.dir, "-w")
 	c.Stdout, c.Stderr = os.Stdout, os.Stderr
 	if err := c.Run(); err != nil {
@@ -74,32 +76,29 @@ func (s *script) start() int {
 }
 
 func (s *script) startFG() int {
-	if up, _ := s.running(); up {
-		s.fatal("the Postfix mail system is already running")
-	}
-	if code := s.checkFatal(); code != 0 {
+	if code := s.starting(); code != 0 {
 		return code
 	}
-	s.checkWarn()
-	s.say("starting the Postfix mail system")
 	argv := []string{s.masterPath(), "-c", s.dir, "-d"}
 	err := syscall.Exec(argv[0], argv, append(os.Environ(), "MAIL_CONFIG="+s.dir))
 	s.fatal("exec %s: %v", argv[0], err)
 	return 1
 }
 
-func (s *script) needRunning() int {
+// signalMaster sends the running master sig, saying first what that does
+// ("stopping", ...); it returns master's PID.
+func (s *script) signalMaster(doing string, sig syscall.Signal) int {
 	up, pid := s.running()
 	if !up || pid <= 0 {
 		s.fatal("the Postfix mail system is not running")
 	}
+	s.say("%s the Postfix mail system", doing)
+	syscall.Kill(pid, sig)
 	return pid
 }
 
 func (s *script) stop() int {
-	pid := s.needRunning()
-	s.say("stopping the Postfix mail system")
-	syscall.Kill(pid, syscall.SIGTERM)
+	pid := s.signalMaster("stopping", syscall.SIGTERM)
 	for i := 0; i < 50; i++ {
 		if syscall.Kill(pid, 0) != nil {
 			return 0
@@ -116,16 +115,12 @@ func (s *script) stop() int {
 }
 
 func (s *script) abort() int {
-	pid := s.needRunning()
-	s.say("aborting the Postfix mail system")
-	syscall.Kill(pid, syscall.SIGTERM)
+	s.signalMaster("aborting", syscall.SIGTERM)
 	return 0
 }
 
 func (s *script) reload() int {
-	pid := s.needRunning()
-	s.say("refreshing the Postfix mail system")
-	syscall.Kill(pid, syscall.SIGHUP)
+	s.signalMaster("refreshing", syscall.SIGHUP)
 	return 0
 }
 

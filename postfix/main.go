@@ -23,28 +23,26 @@ type script struct {
 
 // say logs a postfix-script message and shows it on standard error.
 func (s *script) say(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.log.Info("%s", msg)
-	if !s.logStderr {
-		fmt.Fprintf(os.Stderr, "postfix/postfix-script: %s\n", msg)
-	}
+	s.log.Info("%s", s.show("", format, args...))
 }
 
 func (s *script) warn(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.log.Warn("%s", msg)
-	if !s.logStderr {
-		fmt.Fprintf(os.Stderr, "postfix/postfix-script: warning: %s\n", msg)
-	}
+	s.log.Warn("%s", s.show("warning: ", format, args...))
 }
 
 // fatal logs and shows a fatal message and exits 1.
 func (s *script) fatal(format string, args ...any) {
+	s.log.Fatal("%s", s.show("fatal: ", format, args...))
+}
+
+// show puts a message on standard error, unless the log goes there already,
+// and returns it for the log.
+func (s *script) show(label, format string, args ...any) string {
 	msg := fmt.Sprintf(format, args...)
 	if !s.logStderr {
-		fmt.Fprintf(os.Stderr, "postfix/postfix-script: fatal: %s\n", msg)
+		fmt.Fprintf(os.Stderr, "postfix/postfix-script: %s%s\n", label, msg)
 	}
-	s.log.Fatal("%s", msg)
+	return msg
 }
 
 func main() {
