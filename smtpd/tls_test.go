@@ -2,15 +2,8 @@ package main
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,39 +16,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"postern/pkg/ipc"
+	"postern/pkg/testenv"
 )
-
-// writeCert writes a self-signed certificate and its key as PEM files; the key file is
-// returned empty when both are in the one file.
-func writeCert(t *testing.T, name string, oneFile bool) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	certFile = filepath.Join(dir, "cert.pem")
-	if oneFile {
-		os.WriteFile(certFile, append(certPEM, keyPEM...), 0600)
-		return certFile, ""
-	}
-	keyFile = filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, certPEM, 0644)
-	os.WriteFile(keyFile, keyPEM, 0600)
-	return certFile, keyFile
-}
 
 // fakeAuthd answers authd's protocol on $queue_directory/private/auth: user "u" with
 // password "pw" is known; user "temp" gets status=temp.
@@ -113,7 +75,7 @@ func plainResp(authz, user, pass string) string {
 // mynetworks.
 func tlsEnv(t *testing.T, extra string) *env {
 	t.Helper()
-	cert, key := writeCert(t, "vm.example", false)
+	cert, key := testenv.SelfSignedCert(t, t.TempDir(), "vm.example")
 	e := startSmtpd(t, "smtpd_tls_cert_file = "+cert+"\nsmtpd_tls_key_file = "+key+"\n"+
 		"smtpd_sasl_auth_enable = yes\nmynetworks = 192.0.2.0/24\n"+
 		"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination\n"+extra)
