@@ -543,6 +543,22 @@ func (w *wire) Write(p []byte) (n int, err error) {
 	return len(p), nil
 }
 
+const needRcpt = "503 5.5.1 Error: need RCPT command"
+
+// replyWords are go-smtp's replies in Postfix's words, by command and reply code; a reply
+// is rewritten when its text contains match.
+var replyWords = map[[2]string]struct{ match, out string }{
+	{"mail", "250"}: {"", "250 2.1.0 Ok"},
+	{"mail", "552"}: {"Max message size exceeded", "552 5.3.4 Message size exceeds fixed limit"},
+	{"mail", "501"}: {"", "501 5.5.4 Syntax: MAIL FROM:<address>"},
+	{"rcpt", "250"}: {"", "250 2.1.5 Ok"},
+	{"rcpt", "502"}: {"Missing MAIL FROM", "503 5.5.1 Error: need MAIL command"},
+	{"rcpt", "501"}: {"", "501 5.5.4 Syntax: RCPT TO:<address>"},
+	{"data", "502"}: {"Missing RCPT TO", needRcpt},
+	{"data", "501"}: {"", "501 5.5.4 Syntax: DATA"},
+	{"rset", "250"}: {"", "250 2.0.0 Ok"},
+}
+
 // reply rewrites one reply line of go-smtp's for the command it answers.
 func (w *wire) reply(line string) {
 	if len(line) < 3 {
@@ -571,67 +587,28 @@ func (w *wire) reply(line string) {
 	multi := w.multi
 	w.multi = nil
 	out := line
-	switch pd.cmd {
-	case "helo":
-		if code == "250" {
-			out = "250 " + w.srv.myhostname
-		}
-	case "ehlo":
-		if code == "250" {
-			w.queueEHLO(append(multi, text))
-			w.finish(pd, line)
-			return
-		}
-	case "mail":
-		switch code {
-		case "250":
-			out = "250 2.1.0 Ok"
-		case "552":
-			if strings.Contains(text, "Max message size exceeded") {
-				out = "552 5.3.4 Message size exceeds fixed limit"
-			}
-		case "501":
-			out = "501 5.5.4 Syntax: MAIL FROM:<address>"
-		}
-	case "rcpt":
-		switch code {
-		case "250":
-			out = "250 2.1.5 Ok"
-		case "502":
-			if strings.Contains(text, "Missing MAIL FROM") {
-				out = "503 5.5.1 Error: need MAIL command"
-			}
-		case "501":
-			out = "501 5.5.4 Syntax: RCPT TO:<address>"
-		}
-	case "data":
-		switch code {
-		case "354":
-			w.queueReply("354 End data with <CR><LF>.<CR><LF>")
-			w.mode = modeData
-			w.dataState = dsBeginLine
-			w.startContent()
-			return // DATA is answered again at the end of the content
-		case "502":
-			if strings.Contains(text, "Missing RCPT TO") {
-				out = "503 5.5.1 Error: need RCPT command"
-				if w.sess != nil && w.sess.rcptTried > 0 {
-					out = "554 5.5.1 Error: no valid recipients"
-				}
-			}
-		case "501":
-			out = "501 5.5.4 Syntax: DATA"
-		}
-	case "rset":
-		if code == "250" {
-			out = "250 2.0.0 Ok"
-		}
-	case "auth":
-		if code == "334" {
-			w.queueReply(line)
-			w.mode = modeAuth
-			return
-		}
+	if r, ok := replyWords[[2]string{pd.cmd, code}]; ok && strings.Contains(text, r.match) {
+		out = r.out
+	}
+	switch {
+	case pd.cmd == "helo" && code == "250":
+		out = "250 " + w.srv.myhostname
+	case pd.cmd == "ehlo" && code == "250":
+		w.queueEHLO(append(multi, text))
+		w.finish(pd, line)
+		return
+	case pd.cmd == "data" && code == "354":
+		w.queueReply("354 End data with <CR><LF>.<CR><LF>")
+		w.mode = modeData
+		w.dataState = dsBeginLine
+		w.startContent()
+		return // DATA is answered again at the end of the content
+	case pd.cmd == "data" && code == "502" && out == needRcpt && w.sess != nil && w.sess.rcptTried > 0:
+		out = "554 5.5.1 Error: no valid recipients"
+	case pd.cmd == "auth" && code == "334":
+		w.queueReply(line)
+		w.mode = modeAuth
+		return
 	}
 	if pd.hidden {
 		w.pending = w.pending[1:]
