@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"sync"
+	"time"
 
 	"postern/pkg/auth"
 	"postern/pkg/handoff"
@@ -11,9 +14,14 @@ import (
 	"postern/pkg/service"
 )
 
-// sessionFlag starts imapd as a session child: root imapd runs
-// "/proc/self/exe -session ARGS..." with the user's uid and gid, the
-// connection as fd 3 and the parameters as JSON on fd 4.
+// sessionFlag starts imapd as a session server: root imapd runs
+// "/proc/self/exe -session ARGS..." with a user's uid and gid and one end
+// of a SOCK_SEQPACKET pair as fd 3, and passes it each logged-in
+// connection of that uid with its parameters (JSON) over that socket
+// (pkg/handoff's Pool). The server serves its sessions concurrently, all
+// sharing the user's open folders, and exits when root imapd closes the
+// socket (imapd_session_idle without sessions, or more than
+// imapd_session_servers users).
 const sessionFlag = "-session"
 
 type childParams struct {
@@ -25,9 +33,29 @@ type childParams struct {
 	Limit   uint32 `json:"limit"`
 }
 
-// runChild hands the connection to a child with the user's credentials
-// and waits for it (pkg/handoff; a TLS connection stays here and is
-// relayed).
+const (
+	defaultSessionServers = 100
+	defaultSessionIdle    = 120 * time.Second
+)
+
+// sessions is the pool of per-user session servers.
+func (s *server) sessions() *handoff.Pool {
+	s.poolOnce.Do(func() {
+		s.pool = &handoff.Pool{Exe: s.exe, Args: append([]string{sessionFlag}, s.args...),
+			Max: s.maxServers, Idle: s.serverIdle, Warn: s.log.Warn}
+		if s.pool.Max <= 0 {
+			s.pool.Max = defaultSessionServers
+		}
+		if s.pool.Idle <= 0 {
+			s.pool.Idle = defaultSessionIdle
+		}
+	})
+	return s.pool
+}
+
+// runChild hands the connection to the session server of the user's
+// identity and waits until the session has ended (a TLS connection stays
+// here and is relayed).
 func (s *server) runChild(c *client, u *auth.User, su *sessionUser, pending []byte) {
 	hc, err := handoff.Prepare(c.raw, c.tlsConn)
 	if err != nil {
@@ -36,19 +64,15 @@ func (s *server) runChild(c *client, u *auth.User, su *sessionUser, pending []by
 		return
 	}
 	params, _ := json.Marshal(childParams{User: su.name, Maildir: u.Maildir, RIP: su.rip, LIP: su.lip, Pending: pending, Limit: s.appendLimit})
-	cmd := handoff.Command(s.exe, append([]string{sessionFlag}, s.args...), u)
-	if fi, err := os.Stat(u.Home); err == nil && fi.IsDir() {
-		cmd.Dir = u.Home
-	}
-	err = handoff.Spawn(cmd, hc, params)
+	err = s.sessions().Serve(u, hc, params)
 	c.conn().Close()
 	if err != nil {
-		s.log.Warn("session of user=<%s> ended: %v", u.Username, err)
+		s.log.Error("start session for user=<%s>: %v", u.Username, err)
 	}
 }
 
-// sessionMain is the child: it serves one logged-in connection as the
-// user it was started as.
+// sessionMain is the session server: it serves the logged-in connections
+// root imapd passes it, as the user it was started as.
 func sessionMain() int {
 	a, err := service.ParseArgs("imapd", os.Args[2:])
 	if err != nil {
@@ -65,21 +89,22 @@ func sessionMain() int {
 		log.Error("session child running as root; refusing")
 		return 1
 	}
-	var p childParams
-	b, err := handoff.ChildParams()
-	if err == nil {
-		err = json.Unmarshal(b, &p)
-	}
+	var (
+		once sync.Once
+		as   *authServer
+	)
+	err = handoff.Serve(3, func(conn net.Conn, b []byte) {
+		var p childParams
+		if err := json.Unmarshal(b, &p); err != nil {
+			log.Error("session parameters: %v", err)
+			return
+		}
+		once.Do(func() { as = newAuthServer(log, p.Limit) })
+		as.serve(newAuthedConn(conn, p.Pending, &sessionUser{name: p.User, maildir: p.Maildir, rip: p.RIP, lip: p.LIP}))
+	})
 	if err != nil {
-		log.Error("session parameters: %v", err)
+		log.Error("session server: %v", err)
 		return 1
 	}
-	conn, err := handoff.ChildConn(3)
-	if err != nil {
-		log.Error("session connection: %v", err)
-		return 1
-	}
-	as := newAuthServer(log, p.Limit)
-	as.serve(newAuthedConn(conn, p.Pending, &sessionUser{name: p.User, maildir: p.Maildir, rip: p.RIP, lip: p.LIP}))
 	return 0
 }

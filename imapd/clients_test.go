@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -154,14 +155,17 @@ func TestRootSessionChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err == nil {
-			s.handle(c)
+		for i := 0; i < 2; i++ {
+			c, err := ln.Accept()
+			if err == nil {
+				s.handle(c)
+			}
+			done <- struct{}{}
 		}
 	}()
+	defer s.sessions().Close()
 	defer func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logf)
@@ -170,6 +174,9 @@ func TestRootSessionChild(t *testing.T) {
 	}()
 	tc := login(t, ln.Addr().String())
 	tc.ok("b", "create INBOX.Child")
+	if u := tc.ok("b2", "select INBOX.Child"); !contains(u, "* 0 EXISTS") {
+		t.Errorf("select of a new folder: %q", u)
+	}
 	tc.ok("c", "logout")
 	<-done
 	fi, err := os.Stat(filepath.Join(home, "Maildir", ".Child", "cur"))
@@ -183,6 +190,30 @@ func TestRootSessionChild(t *testing.T) {
 	if owner := statUID(fi); owner != uid {
 		t.Errorf("folder owned by uid %d, want %d", owner, uid)
 	}
+	// The next login of the user goes to the same session server, which
+	// still has INBOX.Child open and sees what changed meanwhile.
+	writeMsg(t, filepath.Join(home, "Maildir", ".Child"), "new", "1700000000.1.host", msgText(1), time.Time{})
+	os.Chown(filepath.Join(home, "Maildir", ".Child", "new", "1700000000.1.host"), uid, gid)
+	tc = login(t, ln.Addr().String())
+	if u := tc.ok("b", "select INBOX.Child"); !contains(u, "* 1 EXISTS") {
+		t.Errorf("select after a delivery: %q", u)
+	}
+	tc.ok("c", "logout")
+	<-done
+	b, _ := os.ReadFile(logf)
+	pids := regexp.MustCompile(`imapd\[(\d+)\]: Disconnected`).FindAllStringSubmatch(string(b), -1)
+	if len(pids) != 2 || pids[0][1] != pids[1][1] {
+		t.Errorf("sessions not served by one session server: %q", pids)
+	}
+}
+
+func contains(lines []string, s string) bool {
+	for _, l := range lines {
+		if l == s {
+			return true
+		}
+	}
+	return false
 }
 
 type authFunc func(u, p string) (*auth.User, error)

@@ -47,11 +47,22 @@
 // # Security
 //
 // imapd holds root only to start sessions: after a successful login a
-// root imapd starts a child (itself, with -session) with the user's uid
-// and gid and hands it the connection, so every file operation of a
-// session is done as the user. A TLS connection stays with the parent,
-// which relays plaintext to the child. uid 0 is never served. Running
-// unprivileged, imapd serves only users with its own uid, in-process.
+// root imapd hands the connection to the session server of the user's
+// uid and gid (itself, with -session, started with those credentials and
+// no supplementary groups at the user's first login), so every file
+// operation of a session is done as the user. The connection's descriptor
+// goes over a SOCK_SEQPACKET socket pair (SCM_RIGHTS); a TLS connection
+// stays with the parent, which relays plaintext to the server. A session
+// server serves all concurrent sessions of its user and keeps their
+// folders (listing, UIDs, cached headers) in memory, so that the next
+// login of the user does not start a process nor reload the folder; it
+// exits when it has had no session for imapd_session_idle, and when
+// imapd_session_servers users have one, the least recently used idle one
+// is closed first (with all busy, a new user gets a server of its own that
+// exits with its last session). A server refuses to run as root, makes
+// itself non-dumpable, and can only tell the parent that a session ended.
+// uid 0 is never served. Running unprivileged, imapd serves only users
+// with its own uid, in-process.
 //
 // Mailbox names from clients can never reach outside the Maildir: every
 // level must be non-empty and free of '/', control characters and invalid
@@ -82,6 +93,12 @@
 // imapd_timeout (default: 60s): time allowed for each command before
 // login. After login go-imap's own limits apply (35 minutes idle).
 //
+// imapd_session_idle (default: 120s): a session server without sessions
+// for this long exits. A folder no session has selected is kept in memory
+// for 10 minutes at most.
+//
+// imapd_session_servers (default: 100): session servers (users) at once.
+//
 // message_size_limit (default: 10240000): the APPEND limit.
 //
 // authd_service_name (default: auth): where authd listens, in
@@ -89,5 +106,6 @@
 //
 // # See also
 //
-// authd(8), pop3d(8), local(8), master(5), Courier-IMAP's imapd(8).
+// authd(8), pop3d(8), local(8), master(5), Courier-IMAP's imapd(8),
+// pkg/handoff.
 package main

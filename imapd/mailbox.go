@@ -59,7 +59,8 @@ type mailbox struct {
 	folder string // directory of the folder
 	mu     sync.Mutex
 	refs   int
-	rw     int // sessions that selected it read-write (they move new/ to cur/)
+	unused time.Time // when refs last fell to 0 (retain.go)
+	rw     int       // sessions that selected it read-write (they move new/ to cur/)
 
 	tracker  *imapserver.MailboxTracker
 	msgs     []*message

@@ -39,6 +39,12 @@ type server struct {
 	args      []string // our own command line, for the child
 	inProcess bool
 
+	// Session servers, one per user identity (child.go).
+	maxServers int
+	serverIdle time.Duration
+	poolOnce   sync.Once
+	pool       *handoff.Pool
+
 	asOnce sync.Once
 	as     *authServer
 }
@@ -50,6 +56,8 @@ func newServer(c *config.Config, log *maillog.Logger, args []string) (*server, e
 		timeout:     handoff.Duration(c, "imapd_timeout", 60*time.Second),
 		tlsAuthOnly: c.Bool("imapd_tls_auth_only"),
 		appendLimit: appendLimit(c),
+		maxServers:  int(c.Int("imapd_session_servers")),
+		serverIdle:  handoff.Duration(c, "imapd_session_idle", defaultSessionIdle),
 		args:        args,
 	}
 	s.exe, _ = os.Executable()

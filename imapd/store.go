@@ -34,6 +34,7 @@ type store struct {
 	mu    sync.Mutex
 	boxes map[string]*mailbox // by folder directory
 	watch *watcher
+	sweep *time.Timer // drops unused mailboxes (retain.go)
 }
 
 var stores struct {
@@ -94,6 +95,7 @@ func (s *store) acquire(folder string, rw bool) (*mailbox, error) {
 		s.boxes[folder] = mb
 	}
 	mb.refs++
+	unused := mb.refs == 1
 	s.mu.Unlock()
 
 	mb.mu.Lock()
@@ -103,8 +105,11 @@ func (s *store) acquire(folder string, rw bool) (*mailbox, error) {
 	var err error
 	if mb.tracker == nil {
 		err = mb.load()
-	} else {
-		err = mb.rescanLocked()
+	} else if err = mb.rescanLocked(); err != nil && unused {
+		// A kept mailbox no session is viewing (retain.go), whose folder
+		// was recreated meanwhile: read it afresh.
+		mb.reset()
+		err = mb.load()
 	}
 	mb.mu.Unlock()
 	if err != nil {
@@ -116,13 +121,14 @@ func (s *store) acquire(folder string, rw bool) (*mailbox, error) {
 }
 
 // release ends a session's use of a mailbox; the last one writes the info
-// cache and forgets the mailbox.
+// cache. The mailbox stays in memory for retainIdle (see retain.go), so
+// that the next session of the user opens it with three stats.
 func (s *store) release(mb *mailbox, rw bool) {
 	s.mu.Lock()
 	mb.refs--
 	last := mb.refs == 0
 	if last && s.boxes[mb.folder] == mb {
-		delete(s.boxes, mb.folder)
+		s.retainLocked(mb)
 	}
 	s.mu.Unlock()
 	mb.mu.Lock()

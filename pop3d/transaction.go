@@ -92,6 +92,9 @@ func (s *session) run(maildirPath string) {
 				s.log.Warn("user=<%s>: delete in %s: %v", s.user, s.mb.dir, err)
 			}
 			s.logout("Logged out", true)
+			// Unlocked before the reply: a client that reconnects at once
+			// must not find its own session still holding the Maildir.
+			s.mb.close()
 			if err != nil {
 				s.reply("-ERR Some deleted messages not removed.")
 			} else {
