@@ -81,6 +81,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, o *imap.F
 			markSeen = markSeen || !bs.Peek
 		}
 	}
+	if !markSeen && metaOnly(o) {
+		return s.fetchMeta(w, numSet, o)
+	}
 	s.mb.mu.Lock()
 	defer s.mb.mu.Unlock()
 	defer s.mb.saveCacheIfLarge()
