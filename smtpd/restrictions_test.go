@@ -63,10 +63,7 @@ func TestSenderLoginMismatch(t *testing.T) {
 	logins := writeMap(t, "u@client.example u\nalice@client.example alice\n@shared.example u, alice\n")
 	e := tlsEnv(t, "smtpd_tls_security_level = may\nsmtpd_sender_login_maps = texthash:"+logins+"\n"+
 		"smtpd_sender_restrictions = reject_sender_login_mismatch\n")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO client.example", "250")
-	c.cmd("MAIL FROM:<alice@client.example>", "250")
+	c := e.mailFrom("client.example", "alice@client.example")
 	c.cmd("RCPT TO:<fmaster@vm.example>", "553 5.7.1 <alice@client.example>: Sender address rejected: not logged in")
 	c.cmd("RSET", "250")
 	c.cmd("MAIL FROM:<stranger@else.example>", "250")

@@ -48,11 +48,18 @@ func (m *gotMsg) has(rec string) bool {
 func startCleanup(t testing.TB, qdir string) *fakeCleanup {
 	t.Helper()
 	os.MkdirAll(filepath.Join(qdir, "public"), 0755)
-	ln, err := net.Listen("unix", filepath.Join(qdir, "public", "cleanup"))
+	f := &fakeCleanup{status: "0"}
+	f.ln = serve(t, "unix", filepath.Join(qdir, "public", "cleanup"), f.serve)
+	return f
+}
+
+// serve listens on address until the test ends, and runs handle for each connection.
+func serve(t testing.TB, network, address string, handle func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeCleanup{status: "0", ln: ln}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -60,10 +67,10 @@ func startCleanup(t testing.TB, qdir string) *fakeCleanup {
 			if err != nil {
 				return
 			}
-			go f.serve(c)
+			go handle(c)
 		}
 	}()
-	return f
+	return ln
 }
 
 func (f *fakeCleanup) serve(c net.Conn) {
@@ -119,21 +126,7 @@ type env struct {
 func startSmtpd(t *testing.T, extra string) *env {
 	t.Helper()
 	e := newTestServer(t, extra)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go e.srv.handle(c)
-		}
-	}()
-	e.addr = ln.Addr().String()
+	e.addr = serve(t, "tcp", "127.0.0.1:0", e.srv.handle).Addr().String()
 	return e
 }
 
@@ -250,6 +243,38 @@ func (c *client) cmd(line, want string) string {
 	return r
 }
 
+// greet dials e and reads the banner.
+func (e *env) greet() *client {
+	e.t.Helper()
+	c := e.dial()
+	c.reply()
+	return c
+}
+
+// mailFrom opens a dialogue up to an accepted MAIL FROM:<from> after EHLO helo.
+func (e *env) mailFrom(helo, from string) *client {
+	e.t.Helper()
+	c := e.greet()
+	c.cmd("EHLO "+helo, "250")
+	c.cmd("MAIL FROM:<"+from+">", "250")
+	return c
+}
+
+// session opens a dialogue up to MAIL FROM:<a@b.example>.
+func (e *env) session() *client {
+	e.t.Helper()
+	return e.mailFrom("probe", "a@b.example")
+}
+
+// inData opens a dialogue up to DATA's 354, for a message from <> to fmaster@localhost.
+func (e *env) inData() *client {
+	e.t.Helper()
+	c := e.mailFrom("probe", "")
+	c.cmd("RCPT TO:<fmaster@localhost>", "250")
+	c.cmd("DATA", "354")
+	return c
+}
+
 func TestHowtoDialogue(t *testing.T) {
 	e := startSmtpd(t, "")
 	c := e.dial()
@@ -314,8 +339,7 @@ func TestHowtoDialogue(t *testing.T) {
 
 func TestNoHeloBareAddresses(t *testing.T) {
 	e := startSmtpd(t, "")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	c.cmd("MAIL FROM:<root>", "250 2.1.0 Ok")
 	c.cmd("RCPT TO:<postmaster>", "250 2.1.5 Ok")
 	c.cmd("DATA", "354")
@@ -332,8 +356,7 @@ func TestNoHeloBareAddresses(t *testing.T) {
 		t.Errorf("synthetic HELO leaked: %q", m.recs)
 	}
 	// A HELO given after the synthetic one counts.
-	c = e.dial()
-	c.reply()
+	c = e.greet()
 	c.cmd("MAIL FROM:<root>", "250 2.1.0 Ok")
 	c.cmd("EHLO late.example", "250-vm.example")
 	c.cmd("MAIL FROM:<root>", "250 2.1.0 Ok")
@@ -352,10 +375,7 @@ func TestNoHeloBareAddresses(t *testing.T) {
 func TestRelayDenied(t *testing.T) {
 	// 127.0.0.1 outside mynetworks: stock restrictions defer, reject_unauth_destination rejects.
 	e := startSmtpd(t, "mynetworks = 192.0.2.0/24\n")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<a@b.example>", "250")
+	c := e.session()
 	c.cmd("RCPT TO:<x@remote.example>", "454 4.7.1 <x@remote.example>: Relay access denied")
 	c.cmd("RCPT TO:<fmaster@vm.example>", "250 2.1.5 Ok")
 	c.cmd("RCPT TO:<fmaster@[127.0.0.1]>", "250 2.1.5 Ok")
@@ -364,63 +384,45 @@ func TestRelayDenied(t *testing.T) {
 	_ = l
 
 	e = startSmtpd(t, "mynetworks = 192.0.2.0/24\nsmtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n")
-	c = e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<a@b.example>", "250")
+	c = e.session()
 	c.cmd("RCPT TO:<x@remote.example>", "554 5.7.1 <x@remote.example>: Relay access denied")
 	c.cmd("DATA", "554 5.5.1 Error: no valid recipients")
 
 	// From inside mynetworks, relaying is allowed.
 	e = startSmtpd(t, "mynetworks = 127.0.0.0/8 [::1]/128\n")
-	c = e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<a@b.example>", "250")
+	c = e.session()
 	c.cmd("RCPT TO:<x@remote.example>", "250 2.1.5 Ok")
 }
 
 func TestUnknownUser(t *testing.T) {
 	e := startSmtpd(t, "recipient_delimiter = +\n")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
+	c := e.mailFrom("probe", "")
 	c.cmd("RCPT TO:<nosuchuser@localhost>", "550 5.1.1 <nosuchuser@localhost>: Recipient address rejected: User unknown in local recipient table")
 	c.cmd("RCPT TO:<FMaster+ext@localhost>", "250")
 	c.cmd("RCPT TO:<Postmaster@localhost>", "250")
 	e.waitLog("reject: RCPT from localhost[127.0.0.1]: 550 5.1.1")
 
 	e = startSmtpd(t, "local_recipient_maps =\n")
-	c = e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
+	c = e.mailFrom("probe", "")
 	c.cmd("RCPT TO:<nosuchuser@localhost>", "250")
 }
 
 func TestRestrictions(t *testing.T) {
-	e := startSmtpd(t, "smtpd_recipient_restrictions = reject\n")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
-	// permit_mynetworks ends the relay list only.
-	c.cmd("RCPT TO:<fmaster@localhost>", "554 5.7.1 <fmaster@localhost>: Recipient address rejected: Access denied")
-	e = startSmtpd(t, "smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = bogus_thing, reject\n")
-	c = e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
-	c.cmd("RCPT TO:<fmaster@localhost>", "451 4.3.5 Server configuration error")
-	e.waitLog("warning: unknown smtpd restriction: \"bogus_thing\"")
-
-	e = startSmtpd(t, "smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = permit_mynetworks, reject\n")
-	c = e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
-	c.cmd("RCPT TO:<fmaster@localhost>", "250")
+	for _, tc := range []struct{ extra, want, log string }{
+		// permit_mynetworks ends the relay list only.
+		{"smtpd_recipient_restrictions = reject\n",
+			"554 5.7.1 <fmaster@localhost>: Recipient address rejected: Access denied", ""},
+		{"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = bogus_thing, reject\n",
+			"451 4.3.5 Server configuration error", "warning: unknown smtpd restriction: \"bogus_thing\""},
+		{"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = permit_mynetworks, reject\n",
+			"250", ""},
+	} {
+		e := startSmtpd(t, tc.extra)
+		e.mailFrom("probe", "").cmd("RCPT TO:<fmaster@localhost>", tc.want)
+		if tc.log != "" {
+			e.waitLog(tc.log)
+		}
+	}
 
 	cfg, _ := config.Parse(strings.NewReader("compatibility_level = 3.6\nsmtpd_relay_restrictions = permit_mynetworks\n"))
 	if _, err := newServer(cfg, maillog.New("smtpd", maillog.Options{MaillogFile: "/dev/null"})); err == nil ||
@@ -431,8 +433,7 @@ func TestRestrictions(t *testing.T) {
 
 func TestSizeLimits(t *testing.T) {
 	e := startSmtpd(t, "message_size_limit = 1000\nsmtpd_recipient_limit = 2\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	c.cmd("EHLO probe", "250")
 	c.cmd("MAIL FROM:<> SIZE=999999999", "552 5.3.4 Message size exceeds fixed limit")
 	c.cmd("MAIL FROM:<> SIZE=10", "250")
@@ -465,12 +466,7 @@ func TestSizeLimits(t *testing.T) {
 func TestCleanupStatus(t *testing.T) {
 	e := startSmtpd(t, "")
 	e.cleanup.status = "552"
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
-	c.cmd("RCPT TO:<fmaster@localhost>", "250")
-	c.cmd("DATA", "354")
+	c := e.inData()
 	c.cmd("x\r\n.", "552 5.3.4 Error: message file too big")
 
 	e.cleanup.ln.Close()
@@ -480,12 +476,7 @@ func TestCleanupStatus(t *testing.T) {
 
 func TestHostileInput(t *testing.T) {
 	e := startSmtpd(t, "")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
-	c.cmd("RCPT TO:<fmaster@localhost>", "250")
-	c.cmd("DATA", "354")
+	c := e.inData()
 	long := strings.Repeat("x", 1<<20)
 	c.send("nul\x00byte\r\nbare\nlf\r\n8bit \xff\xfe\r\n" + long + "\r\n")
 	c.cmd(".", "250 2.0.0 Ok: queued as")
@@ -538,8 +529,7 @@ func TestHostileInput(t *testing.T) {
 
 func TestPipeliningOneWrite(t *testing.T) {
 	e := startSmtpd(t, "")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	c.send("EHLO p\r\nMAIL FROM:<>\r\nRCPT TO:<fmaster@localhost>\r\nDATA\r\n")
 	// All four replies arrive together.
 	time.Sleep(100 * time.Millisecond)
@@ -556,8 +546,7 @@ func TestPipeliningOneWrite(t *testing.T) {
 
 func TestTooManyErrors(t *testing.T) {
 	e := startSmtpd(t, "smtpd_hard_error_limit = 3\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	c.cmd("FOO", "500")
 	c.cmd("FOO", "500")
 	c.cmd("FOO", "500")
@@ -570,12 +559,7 @@ func TestTooManyErrors(t *testing.T) {
 
 func TestLostConnection(t *testing.T) {
 	e := startSmtpd(t, "")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<>", "250")
-	c.cmd("RCPT TO:<fmaster@localhost>", "250")
-	c.cmd("DATA", "354")
+	c := e.inData()
 	c.send("partial\r\n")
 	c.c.Close()
 	e.waitLog("lost connection after DATA from localhost[127.0.0.1]")
@@ -588,8 +572,7 @@ func TestLostConnection(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	e := startSmtpd(t, "smtpd_timeout = 1s\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	if r := c.reply(); r != "421 4.4.2 vm.example Error: timeout exceeded" {
 		t.Errorf("got %q", r)
 	}

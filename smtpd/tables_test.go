@@ -18,15 +18,6 @@ func writeMap(t *testing.T, text string) string {
 	return p
 }
 
-// session opens a dialogue up to MAIL FROM.
-func (e *env) session() *client {
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO probe", "250")
-	c.cmd("MAIL FROM:<a@b.example>", "250")
-	return c
-}
-
 func TestLocalRecipientMaps(t *testing.T) {
 	// Default local_recipient_maps: passwd plus $alias_maps (the test's texthash aliases:
 	// webmaster, sysadmin).

@@ -30,41 +30,30 @@ func startAuthd(t *testing.T, e *env) *fakeAuthd {
 	t.Helper()
 	dir := filepath.Join(e.srv.queueDir, "private")
 	os.MkdirAll(dir, 0755)
-	ln, err := net.Listen("unix", filepath.Join(dir, "auth"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	f := &fakeAuthd{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				req, err := ipc.Read(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				f.mu.Lock()
-				f.reqs = append(f.reqs, req)
-				f.mu.Unlock()
-				rep := ipc.Attrs{{Name: "status", Value: "fail"}}
-				switch {
-				case req.Get("username") == "temp":
-					rep = ipc.Attrs{{Name: "status", Value: "temp"}, {Name: "reason", Value: "backend down"}}
-				case req.Get("username") == "u" && req.Get("password") == "pw":
-					rep = ipc.Attrs{{Name: "status", Value: "ok"}, {Name: "username", Value: "u"},
-						{Name: "uid", Value: "1001"}, {Name: "gid", Value: "1001"},
-						{Name: "home", Value: "/home/u"}, {Name: "maildir", Value: "/home/u/Maildir/"}}
-				}
-				ipc.Write(c, rep)
-			}()
-		}
-	}()
+	serve(t, "unix", filepath.Join(dir, "auth"), f.serve)
 	return f
+}
+
+func (f *fakeAuthd) serve(c net.Conn) {
+	defer c.Close()
+	req, err := ipc.Read(bufio.NewReader(c))
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	rep := ipc.Attrs{{Name: "status", Value: "fail"}}
+	switch {
+	case req.Get("username") == "temp":
+		rep = ipc.Attrs{{Name: "status", Value: "temp"}, {Name: "reason", Value: "backend down"}}
+	case req.Get("username") == "u" && req.Get("password") == "pw":
+		rep = ipc.Attrs{{Name: "status", Value: "ok"}, {Name: "username", Value: "u"},
+			{Name: "uid", Value: "1001"}, {Name: "gid", Value: "1001"},
+			{Name: "home", Value: "/home/u"}, {Name: "maildir", Value: "/home/u/Maildir/"}}
+	}
+	ipc.Write(c, rep)
 }
 
 func plainResp(authz, user, pass string) string {
@@ -96,8 +85,7 @@ func (c *client) upgrade() {
 
 func TestStartTLSAndAuth(t *testing.T) {
 	e := tlsEnv(t, "smtpd_tls_security_level = may\nsmtpd_tls_auth_only = yes\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	ehlo := c.cmd("EHLO client.example", "250-vm.example")
 	if !strings.Contains(ehlo, "250-STARTTLS\n") || strings.Contains(ehlo, "AUTH") {
 		t.Fatalf("EHLO before TLS:\n%s", ehlo)
@@ -150,8 +138,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 
 func TestAuthLoginAndTemp(t *testing.T) {
 	e := tlsEnv(t, "smtpd_tls_security_level = may\nsmtpd_tls_auth_only = no\nbroken_sasl_auth_clients = yes\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	ehlo := c.cmd("EHLO client.example", "250-")
 	if !strings.Contains(ehlo, "250-STARTTLS\n250-AUTH PLAIN LOGIN\n250-AUTH=PLAIN LOGIN\n") {
 		t.Fatalf("EHLO:\n%s", ehlo)
@@ -166,10 +153,20 @@ func TestAuthLoginAndTemp(t *testing.T) {
 	c.cmd("RCPT TO:<x@remote.example>", "250")
 }
 
+// dialStartTLS connects go-smtp's client to e and starts TLS.
+func dialStartTLS(t *testing.T, e *env) *smtp.Client {
+	t.Helper()
+	sc, err := smtp.DialStartTLS(e.addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+	return sc
+}
+
 func TestEncryptLevel(t *testing.T) {
 	e := tlsEnv(t, "smtpd_tls_security_level = encrypt\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	ehlo := c.cmd("EHLO client.example", "250-")
 	if !strings.Contains(ehlo, "250-STARTTLS") || strings.Contains(ehlo, "AUTH") {
 		t.Fatalf("EHLO:\n%s", ehlo)
@@ -180,11 +177,7 @@ func TestEncryptLevel(t *testing.T) {
 	c.cmd("NOOP", "250")
 
 	// go-smtp's client: STARTTLS, AUTH PLAIN, a relayed message.
-	sc, err := smtp.DialStartTLS(e.addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	sc := dialStartTLS(t, e)
 	if err := sc.Auth(sasl.NewPlainClient("", "u", "wrong")); err == nil || !strings.Contains(err.Error(), "authentication failed") {
 		t.Fatalf("wrong password: %v", err)
 	} else if se, ok := err.(*smtp.SMTPError); !ok || se.Code != 535 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 8}) {
@@ -202,15 +195,11 @@ func TestEncryptLevel(t *testing.T) {
 	}
 
 	// Without authentication, relaying from outside mynetworks is refused.
-	sc, err = smtp.DialStartTLS(e.addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	sc = dialStartTLS(t, e)
 	if err := sc.Mail("a@client.example", nil); err != nil {
 		t.Fatal(err)
 	}
-	err = sc.Rcpt("x@remote.example", nil)
+	err := sc.Rcpt("x@remote.example", nil)
 	if se, ok := err.(*smtp.SMTPError); !ok || se.Code != 554 || !strings.Contains(se.Message, "Relay access denied") {
 		t.Fatalf("unauthenticated relay: %v", err)
 	}
@@ -246,12 +235,10 @@ func TestWrapperMode(t *testing.T) {
 func TestTLSNotAvailable(t *testing.T) {
 	e := startSmtpd(t, "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = /nonexistent/cert.pem\n")
 	e.waitLog("cannot load TLS certificate /nonexistent/cert.pem")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	c.cmd("STARTTLS", "454 4.7.0 TLS not available due to local problem")
 	e = startSmtpd(t, "")
-	c = e.dial()
-	c.reply()
+	c = e.greet()
 	c.cmd("STARTTLS", "502 5.5.1 Error: command not implemented")
 }
 
@@ -297,8 +284,7 @@ func TestConnectionRateLimit(t *testing.T) {
 
 func TestAuthFailureDelay(t *testing.T) {
 	e := tlsEnv(t, "smtpd_tls_security_level = may\nsmtpd_error_sleep_time = 200ms\n")
-	c := e.dial()
-	c.reply()
+	c := e.greet()
 	c.cmd("EHLO client.example", "250")
 	for i := 1; i <= 3; i++ {
 		start := time.Now()
@@ -313,10 +299,7 @@ func TestAuthFailureDelay(t *testing.T) {
 // smtpd_timeout plus what smtpd_min_data_rate allows for the bytes sent.
 func TestSlowDataBound(t *testing.T) {
 	e := startSmtpd(t, "smtpd_timeout = 1s\nsmtpd_min_data_rate = 1000\nmynetworks = 127.0.0.0/8\n")
-	c := e.dial()
-	c.reply()
-	c.cmd("EHLO client.example", "250")
-	c.cmd("MAIL FROM:<a@client.example>", "250")
+	c := e.mailFrom("client.example", "a@client.example")
 	c.cmd("RCPT TO:<x@remote.example>", "250")
 	c.cmd("DATA", "354")
 	start := time.Now()
