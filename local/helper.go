@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 )
 
@@ -98,13 +99,13 @@ func serveHelper(uc *net.UnixConn) error {
 	for {
 		slots <- struct{}{}
 		n, oobn, flags, _, err := uc.ReadMsgUnix(buf, oob)
-		fds := receivedFDs(oob[:oobn])
+		fds := handoff.ReceivedFDs(oob[:oobn])
 		if err != nil || n == 0 {
-			closeFDs(fds)
+			handoff.CloseFDs(fds)
 			return nil
 		}
 		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n < idLen || len(fds) != 1 {
-			closeFDs(fds)
+			handoff.CloseFDs(fds)
 			return fmt.Errorf("malformed job packet (%d bytes, %d descriptors, flags %#x)", n, len(fds), flags)
 		}
 		id := binary.BigEndian.Uint64(buf)
@@ -159,24 +160,4 @@ func cut(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-func receivedFDs(oob []byte) []int {
-	var fds []int
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil
-	}
-	for i := range msgs {
-		if f, err := unix.ParseUnixRights(&msgs[i]); err == nil {
-			fds = append(fds, f...)
-		}
-	}
-	return fds
-}
-
-func closeFDs(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,7 +16,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"postern/pkg/auth"
 	"postern/pkg/deliver"
+	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 )
 
@@ -286,21 +287,17 @@ func (h *helper) start() error {
 	}
 	h.conn = c.(*net.UnixConn)
 
-	cmd := exec.Command(h.pool.exe, h.pool.args...)
-	cmd.Dir = "/"
+	// handoff.Command's credentials and Pdeathsig: SIGTERM, not SIGKILL,
+	// so a helper lets the writes in hand finish (helper.go, serveHelper)
+	// rather than leave half a message and a stale dot lock behind. Its
+	// environment and output are local's own.
+	cmd := handoff.Command(h.pool.exe, h.pool.args, &auth.User{UID: h.id.uid, GID: h.id.gid})
 	cmd.Env = childEnv()
 	h.errs = &capBuffer{max: maxChildStderr}
-	cmd.Stderr = h.errs
+	cmd.Stdout, cmd.Stderr = nil, h.errs
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.WaitDelay = helperGrace
-	// SIGTERM, not SIGKILL: a helper lets the writes in hand finish
-	// (helper.go, serveHelper) rather than leave half a message and a
-	// stale dot lock behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.id.uid), Gid: uint32(h.id.gid), Groups: []uint32{}}
-	}
-	if err := spawn(cmd); err != nil {
+	if err := handoff.Start(cmd); err != nil {
 		h.conn.Close()
 		return err
 	}
@@ -323,23 +320,9 @@ func (h *helper) submit(user string, blob []byte, qf *os.File) (chan result, err
 
 	pkt := binary.BigEndian.AppendUint64(make([]byte, 0, idLen+len(blob)), id)
 	pkt = append(pkt, blob...)
-	rc, err := qf.SyscallConn()
-	if err == nil {
-		h.wmu.Lock()
-		h.conn.SetWriteDeadline(time.Now().Add(helperSendTO))
-		cerr := rc.Control(func(fd uintptr) {
-			var n int
-			// A SOCK_SEQPACKET send is all or nothing.
-			n, _, err = h.conn.WriteMsgUnix(pkt, unix.UnixRights(int(fd)), nil)
-			if err == nil && n != len(pkt) {
-				err = fmt.Errorf("short send (%d of %d bytes)", n, len(pkt))
-			}
-		})
-		h.wmu.Unlock()
-		if cerr != nil {
-			err = cerr
-		}
-	}
+	h.wmu.Lock()
+	err := handoff.SendFD(h.conn, pkt, qf, helperSendTO)
+	h.wmu.Unlock()
 	if err != nil {
 		h.mu.Lock()
 		delete(h.pending, id) // unless shutdown took it already: then nobody waits for it
@@ -448,32 +431,3 @@ func (h *helper) shutdown(why string, kill bool) {
 		pj.ch <- r
 	}
 }
-
-// spawn starts every helper from one goroutine locked to its own thread.
-// Pdeathsig is tied to the thread that forked, not to the process; Go
-// ends a thread when a goroutine exits while locked to it, and this one
-// never exits, so a helper is killed only when local itself dies.
-func spawn(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnc = make(chan spawnReq)
-		go func() {
-			runtime.LockOSThread()
-			for r := range spawnc {
-				r.err <- r.cmd.Start()
-			}
-		}()
-	})
-	r := spawnReq{cmd: cmd, err: make(chan error, 1)}
-	spawnc <- r
-	return <-r.err
-}
-
-type spawnReq struct {
-	cmd *exec.Cmd
-	err chan error
-}
-
-var (
-	spawnOnce sync.Once
-	spawnc    chan spawnReq
-)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"postern/pkg/deliver"
+	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 	"postern/pkg/passwd"
 )
@@ -278,7 +279,7 @@ func fakeHelper(mode string) int {
 	uc := c.(*net.UnixConn)
 	buf, oob := make([]byte, idLen+maxJob+1), make([]byte, 64)
 	n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
-	closeFDs(receivedFDs(oob[:oobn]))
+	handoff.CloseFDs(handoff.ReceivedFDs(oob[:oobn]))
 	if err != nil || n < idLen {
 		return 1
 	}

@@ -270,22 +270,9 @@ func (s *server) send(params []byte, f *os.File) (chan struct{}, error) {
 
 	pkt := binary.BigEndian.AppendUint64(make([]byte, 0, idLen+len(params)), id)
 	pkt = append(pkt, params...)
-	rc, err := f.SyscallConn()
-	if err == nil {
-		s.wmu.Lock()
-		s.conn.SetWriteDeadline(time.Now().Add(sendTimeout))
-		cerr := rc.Control(func(fd uintptr) {
-			var n int
-			n, _, err = s.conn.WriteMsgUnix(pkt, unix.UnixRights(int(fd)), nil)
-			if err == nil && n != len(pkt) {
-				err = fmt.Errorf("short send (%d of %d bytes)", n, len(pkt))
-			}
-		})
-		s.wmu.Unlock()
-		if cerr != nil {
-			err = cerr
-		}
-	}
+	s.wmu.Lock()
+	err := SendFD(s.conn, pkt, f, sendTimeout)
+	s.wmu.Unlock()
 	if err != nil {
 		s.mu.Lock()
 		delete(s.pending, id)

@@ -39,13 +39,13 @@ func Serve(fd uintptr, handle func(conn net.Conn, params []byte)) error {
 	defer wg.Wait()
 	for {
 		n, oobn, flags, _, err := uc.ReadMsgUnix(buf, oob)
-		fds := receivedFDs(oob[:oobn])
+		fds := ReceivedFDs(oob[:oobn])
 		if err != nil || n == 0 {
-			closeFDs(fds)
+			CloseFDs(fds)
 			return nil
 		}
 		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n < idLen || len(fds) != 1 {
-			closeFDs(fds)
+			CloseFDs(fds)
 			return fmt.Errorf("malformed session packet (%d bytes, %d descriptors, flags %#x)", n, len(fds), flags)
 		}
 		id := append([]byte(nil), buf[:idLen]...)
@@ -69,25 +69,5 @@ func Serve(fd uintptr, handle func(conn net.Conn, params []byte)) error {
 			defer conn.Close()
 			handle(conn, params)
 		}()
-	}
-}
-
-func receivedFDs(oob []byte) []int {
-	var fds []int
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil
-	}
-	for i := range msgs {
-		if f, err := unix.ParseUnixRights(&msgs[i]); err == nil {
-			fds = append(fds, f...)
-		}
-	}
-	return fds
-}
-
-func closeFDs(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
 	}
 }
