@@ -292,10 +292,12 @@ func TestInstallDestdir(t *testing.T) {
 		}
 		added := string(b[len(debianMaster):])
 		if !strings.Contains(added, "\nauth      unix  -       n       n       -       -       authd\n") ||
-			!strings.Contains(added, "\nimap      inet  n       n       n       -       -       imapd\n") {
-			t.Errorf("auth and imap not added:\n%s", added)
+			!strings.Contains(added, "\nimap      inet  n       n       n       -       -       imapd\n") ||
+			!strings.Contains(added, "\npop3s     inet  n       n       n       -       -       pop3d\n  -o pop3d_tls_wrappermode=yes\n") ||
+			!strings.Contains(added, "\nimaps     inet  n       n       n       -       -       imapd\n  -o imapd_tls_wrappermode=yes\n") {
+			t.Errorf("auth, imap, pop3s and imaps not added:\n%s", added)
 		}
-		if strings.Contains(added, "pop3d") {
+		if strings.Contains(added, "\npop3      inet") {
 			t.Errorf("pop3 added although master.cf has it:\n%s", added)
 		}
 		if b, _ := os.ReadFile(dest + "/var/lib/postern/saved/usr/sbin/sendmail"); string(b) != files["/usr/sbin/sendmail"] {
@@ -321,7 +323,7 @@ var systemPaths = []string{
 // TestInstallRoot installs into the real root, runs the howto's first
 // telnet session on port 25 and uninstalls. It runs only where that is
 // wanted and safe: as root with CI=true, no mail system installed and ports
-// 25, 110 and 143 free on loopback.
+// 25, 110, 143, 993 and 995 free on loopback.
 func TestInstallRoot(t *testing.T) {
 	if os.Getenv("CI") != "true" || os.Geteuid() != 0 {
 		t.Skip("installs into / : only as root with CI=true")
@@ -331,7 +333,7 @@ func TestInstallRoot(t *testing.T) {
 			t.Skipf("%s exists: a mail system is installed here; not touching it", p)
 		}
 	}
-	for _, port := range []string{"25", "110", "143"} {
+	for _, port := range []string{"25", "110", "143", "993", "995"} {
 		l, err := net.Listen("tcp", "127.0.0.1:"+port)
 		if err != nil {
 			t.Skipf("port %s is busy: %v", port, err)
