@@ -73,28 +73,16 @@ func ParseCIDR(r io.Reader, file string, warn func(string)) (*CIDRTable, error) 
 		warn = func(string) {}
 	}
 	t := &CIDRTable{}
-	var ifs []int
+	var ifs nesting
+	rule := func(i int) conditionalRule { return &t.rules[i] }
 	err := ReadLogical(r, func(text string, line int) error {
 		where := fmt.Sprintf("%s, line %d", file, line)
 		text = strings.TrimSpace(text)
-		lower := strings.ToLower(text)
-		if lower == "endif" {
-			if len(ifs) == 0 {
-				warn(where + ": ignoring ENDIF without matching IF")
-				return nil
-			}
-			t.rules[ifs[len(ifs)-1]].endIf = len(t.rules)
-			ifs = ifs[:len(ifs)-1]
+		if strings.EqualFold(text, "endif") {
+			ifs.endif(where, warn, rule, len(t.rules))
 			return nil
 		}
-		isIf := false
-		if strings.HasPrefix(lower, "if") && len(text) > 2 && (text[2] == ' ' || text[2] == '\t' || text[2] == '!') {
-			isIf, text = true, strings.TrimSpace(text[2:])
-		}
-		neg := false
-		if strings.HasPrefix(text, "!") {
-			neg, text = true, strings.TrimLeft(text[1:], " \t")
-		}
+		isIf, neg, text := header(text, "")
 		pat, rest, _ := strings.Cut(text, " ")
 		if i := strings.IndexByte(pat, '\t'); i >= 0 {
 			pat, rest = pat[:i], pat[i+1:]+" "+rest
@@ -105,13 +93,13 @@ func ParseCIDR(r io.Reader, file string, warn func(string)) (*CIDRTable, error) 
 			warn(fmt.Sprintf("%s: bad net/mask pattern: \"%s\": %v: skipping this rule", where, pat, err))
 			if isIf {
 				t.rules = append(t.rules, cidrRule{isIf: true, line: line})
-				ifs = append(ifs, len(t.rules)-1)
+				ifs.push(len(t.rules) - 1)
 			}
 			return nil
 		}
 		if isIf {
 			t.rules = append(t.rules, cidrRule{prefix: p, negate: neg, isIf: true, line: line})
-			ifs = append(ifs, len(t.rules)-1)
+			ifs.push(len(t.rules) - 1)
 			return nil
 		}
 		if rest == "" {
@@ -124,10 +112,7 @@ func ParseCIDR(r io.Reader, file string, warn func(string)) (*CIDRTable, error) 
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range ifs {
-		warn(fmt.Sprintf("%s, line %d: IF has no matching ENDIF", file, t.rules[i].line))
-		t.rules[i].endIf = len(t.rules)
-	}
+	ifs.finish(file, warn, rule, len(t.rules))
 	return t, nil
 }
 
@@ -154,3 +139,6 @@ func (t *CIDRTable) Lookup(key string) (string, bool, error) {
 	}
 	return "", false, nil
 }
+
+func (r *cidrRule) setEnd(end int) { r.endIf = end }
+func (r *cidrRule) lineNo() int    { return r.line }

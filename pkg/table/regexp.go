@@ -62,37 +62,23 @@ func ParseRegexp(r io.Reader, file string, pcre, noRegsub bool, warn func(string
 		warn = func(string) {}
 	}
 	t := &RegexpTable{}
-	var ifs []int // indexes of open if rules
+	var ifs nesting
+	rule := func(i int) conditionalRule { return &t.rules[i] }
 	err := ReadLogical(r, func(text string, line int) error {
 		where := fmt.Sprintf("%s, line %d", file, line)
 		text = strings.TrimSpace(text)
-		lower := strings.ToLower(text)
-		if lower == "endif" {
-			if len(ifs) == 0 {
-				warn(where + ": ignoring ENDIF without matching IF")
-				return nil
-			}
-			t.rules[ifs[len(ifs)-1]].endIf = len(t.rules)
-			ifs = ifs[:len(ifs)-1]
+		if strings.EqualFold(text, "endif") {
+			ifs.endif(where, warn, rule, len(t.rules))
 			return nil
 		}
-		isIf := false
-		if strings.HasPrefix(lower, "if") && len(text) > 2 && (text[2] == ' ' || text[2] == '\t' || text[2] == '!' || text[2] == '/') {
-			isIf = true
-			text = strings.TrimSpace(text[2:])
-		}
-		neg := false
-		if strings.HasPrefix(text, "!") {
-			neg = true
-			text = strings.TrimLeft(text[1:], " \t")
-		}
+		isIf, neg, text := header(text, "/")
 		pat, flags, rest, err := splitPattern(text)
 		if err != nil {
 			warn(fmt.Sprintf("%s: %v: skipping this rule", where, err))
 			if isIf {
 				// Keep the if/endif structure balanced: an if that never matches.
 				t.rules = append(t.rules, regexpRule{isIf: true, line: line})
-				ifs = append(ifs, len(t.rules)-1)
+				ifs.push(len(t.rules) - 1)
 			}
 			return nil
 		}
@@ -101,7 +87,7 @@ func ParseRegexp(r io.Reader, file string, pcre, noRegsub bool, warn func(string
 			warn(fmt.Sprintf("%s: %v: skipping this rule", where, err))
 			if isIf {
 				t.rules = append(t.rules, regexpRule{isIf: true, line: line})
-				ifs = append(ifs, len(t.rules)-1)
+				ifs.push(len(t.rules) - 1)
 			}
 			return nil
 		}
@@ -111,7 +97,7 @@ func ParseRegexp(r io.Reader, file string, pcre, noRegsub bool, warn func(string
 				warn(fmt.Sprintf("%s: ignoring extra text after IF statement: \"%s\"", where, rest))
 			}
 			t.rules = append(t.rules, regexpRule{re: re, negate: neg, isIf: true, line: line})
-			ifs = append(ifs, len(t.rules)-1)
+			ifs.push(len(t.rules) - 1)
 			return nil
 		}
 		if rest == "" {
@@ -142,10 +128,7 @@ func ParseRegexp(r io.Reader, file string, pcre, noRegsub bool, warn func(string
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range ifs {
-		warn(fmt.Sprintf("%s, line %d: IF has no matching ENDIF", file, t.rules[i].line))
-		t.rules[i].endIf = len(t.rules)
-	}
+	ifs.finish(file, warn, rule, len(t.rules))
 	return t, nil
 }
 
@@ -467,3 +450,6 @@ func (t *RegexpTable) Lookup(key string) (string, bool, error) {
 
 // Len is the number of rules in effect (if lines included).
 func (t *RegexpTable) Len() int { return len(t.rules) }
+
+func (r *regexpRule) setEnd(end int) { r.endIf = end }
+func (r *regexpRule) lineNo() int    { return r.line }
