@@ -830,6 +830,7 @@ var builtinDefaults = map[string]string{
 	"tlsproxy_use_tls":                                       "$smtpd_use_tls",
 	"tlsproxy_watchdog_timeout":                              "10s",
 	"trace_service_name":                                     "trace",
+	"transport_maps":                                         "",
 	"transport_retry_time":                                   "60s",
 	"trigger_timeout":                                        "10s",
 	"undisclosed_recipients_header":                          "",
