@@ -44,7 +44,8 @@
 //
 // # Tests
 //
-// TestInstallDestdir installs into a temporary root and checks the tree,
+// TestInstallDestdir installs into a temporary root whose parent directories
+// do not exist yet (make install creates DESTDIR) and checks the tree,
 // owners and modes, a second install, the master.cf merge, and that
 // uninstall leaves the root as it was. TestInstallRoot runs only as root
 // with CI=true: a real install, postfix start, the howto's first telnet

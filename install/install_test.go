@@ -220,11 +220,12 @@ func diffListings(t *testing.T, before, after map[string]string) {
 	}
 }
 
-// TestInstallDestdir installs into a scratch root, twice, checks the tree,
-// uninstalls, and expects an empty root again; then the same over a
+// TestInstallDestdir installs into a scratch root that does not exist yet,
+// twice, checks the tree, uninstalls, and expects an empty root again; then the same over a
 // Debian-like root with a master.cf and a sendmail of its own.
 func TestInstallDestdir(t *testing.T) {
-	dest := t.TempDir()
+	// A DESTDIR whose parents do not exist yet (issue 9: mkd recursed on "/").
+	dest := filepath.Join(t.TempDir(), "missing", "parents", "root")
 	out := mk(t, "install", "DESTDIR="+dest)
 	if !strings.Contains(out, "wrote /etc/postfix/main.cf") {
 		t.Errorf("make install output: %s", out)

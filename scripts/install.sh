@@ -51,6 +51,9 @@ root=no
 [ -n "$D" ] || [ $root = yes ] || die "run as root (or give DESTDIR=/scratch/root)"
 case "$D" in ""|/*) ;; *) die "DESTDIR must be an absolute path: $D" ;; esac
 [ "$D" = / ] && D=
+# A DESTDIR that does not exist yet is made here (and left by uninstall):
+# mkd below only makes what lies under it.
+[ -z "$D" ] || mkdir -p "$D" || die "cannot create DESTDIR $D"
 
 # The manifest is built in a temporary file (the state directory may not
 # exist yet) and written out even when a step fails, so that a partial
@@ -94,6 +97,10 @@ own() {
 mkd() {
 	local p="$1" mode="${2:-}" owner="${3:-}"
 	if [ ! -d "$D$p" ]; then
+		# "/" is $D itself, made above: if it is not a directory, stop
+		# rather than recurse on dirname / = /.
+		case $p in /* ) ;; *) die "mkd: not an absolute path: $p" ;; esac
+		[ "$p" != / ] || die "$D/ is not a directory"
 		[ -d "$D$(dirname "$p")" ] || mkd "$(dirname "$p")"
 		mkdir "$D$p"
 		chmod 0755 "$D$p"
