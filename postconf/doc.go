@@ -6,7 +6,15 @@
 //	postconf [-e] [-c config_dir] name=value ...
 //	postconf -X [-c config_dir] name ...
 //	postconf -# [-c config_dir] name ...
-//	postconf -M [-f] [-c config_dir] [service[/type] ...]
+//	postconf -M [-fx] [-c config_dir] [service[/type] ...]
+//	postconf -M [-e] [-c config_dir] service/type=value ...
+//	postconf -M# [-c config_dir] service/type ...
+//	postconf -MX [-c config_dir] service/type ...
+//	postconf -F [-fhHx] [-c config_dir] [service[/type[/field]] ...]
+//	postconf -F [-e] [-c config_dir] service/type/field=value ...
+//	postconf -P [-fhHx] [-c config_dir] [service[/type[/parameter]] ...]
+//	postconf -P [-e] [-c config_dir] service/type/parameter=value ...
+//	postconf -PX [-c config_dir] service/type/parameter ...
 //
 // # DESCRIPTION
 //
@@ -37,14 +45,39 @@
 //	               contains "=". main.cf is created when missing.
 //	-X             Delete the named parameters (with their continuation lines) from main.cf.
 //	-#             Comment out the named parameters (with their continuation lines).
-//	-M             Print master.cf entries in normalized columns, for example
-//	               "smtp       inet  n       -       y       -       -       smtpd".
-//	               Arguments select entries by service name or service/type.
-//	-f, -v         Accepted for compatibility and ignored.
+//	-M             Print master.cf entries as Postfix does: the seven columns at columns
+//	               0, 11, 17, 25, 33, 41, 49 (at least one space apart), then the command
+//	               and its arguments; "-o name=value" settings, with "{name=value}" when the
+//	               value has whitespace. Arguments select entries by service name or
+//	               service/type ("*" matches any); one that selects nothing is a warning
+//	               ("unmatched request").
+//	-F             Print master.cf fields as "service/type/field = value", the fields being
+//	               service, type, private, unprivileged, chroot, wakeup, process_limit and
+//	               command (with the arguments). Select with service[/type[/field]].
+//	-P             Print the -o settings of master.cf entries as
+//	               "service/type/parameter = value", sorted by name per entry. Select with
+//	               service[/type[/parameter]].
+//	-f             With -M, -F or -P (ignored otherwise): fold lines before 80 columns, with a four-space
+//	               indent; an option with a value always starts a new line.
+//	-v             Accepted for compatibility and ignored.
+//
+// With -M, -F or -P, -e (implied by "=") edits master.cf: -Me "name/type=entry" replaces the
+// first entry that matches name/type or the new entry's own name and type, deletes later
+// ones, and appends the entry when none matched; -Fe "name/type/field=value" sets one field
+// (command: the command and all its arguments) of every matching entry; -Pe
+// "name/type/parameter=value" updates every "-o parameter=..." of the matching entries or adds
+// one after their last option. -MX deletes entries, -PX deletes -o settings, -M# comments
+// entries out line by line. Rewritten entries are written in the folded layout of -Mf;
+// every other line, comments and blank lines included, stays byte for byte (comment lines
+// between an entry's continuation lines stay before it). An -Fe/-Pe request that matches
+// nothing is a warning ("unmatched service_name/type"); an -MX/-M# one is silently ignored,
+// as in Postfix. Field values are checked as master(8) would (e.g. "invalid chroot field").
+// Option combinations Postfix refuses are refused with its words ("specify one of -F -M",
+// "with option -F, do not specify -X").
 //
 // Edits are made under an exclusive lock on the configuration directory: the new text is
 // written to a temporary file in the same directory, flushed to disk, and renamed over
-// main.cf, so readers see either the old or the new file, never a partial one. The file
+// main.cf (or master.cf), so readers see either the old or the new file, never a partial one. The file
 // keeps its permissions (and, when run as root, its owner).
 //
 // # EXIT STATUS

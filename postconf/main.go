@@ -18,10 +18,67 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: postconf [-c config_dir] [-d] [-e] [-f] [-h] [-H] [-M] [-n] [-o name=value] [-x] [-X] [-#] [name...] [name=value...]"
+const usage = "usage: postconf [-c config_dir] [-d] [-e] [-f] [-F] [-h] [-H] [-M] [-n] [-o name=value] [-P] [-x] [-X] [-#] [name...] [name=value...]"
+
+// Option bits, as Postfix's postconf keeps them, for its compatibility checks.
+const (
+	optD      = 1 << iota // -d
+	optE                  // -e (or implied by name=value)
+	optF                  // -f
+	optFields             // -F
+	optH                  // -h
+	optHH                 // -H
+	optM                  // -M
+	optN                  // -n
+	optO                  // -o
+	optP                  // -p (main.cf, the default)
+	optParams             // -P
+	optX                  // -x
+	optXX                 // -X
+	optHash               // -#
+)
+
+// optNames lists the options in the order Postfix names them in its complaints.
+var optNames = []struct {
+	bit  int
+	name string
+}{{optD, "-d"}, {optE, "-e"}, {optF, "-f"}, {optFields, "-F"}, {optH, "-h"}, {optHH, "-H"},
+	{optM, "-M"}, {optN, "-n"}, {optO, "-o"}, {optP, "-p"}, {optParams, "-P"}, {optX, "-x"},
+	{optXX, "-X"}, {optHash, "-#"}}
+
+func optString(bits int) string {
+	var names []string
+	for _, n := range optNames {
+		if bits&n.bit != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+const editOpts = optE | optXX | optHash
+
+// incompatible: at most one option of each set (the first set: the major modes).
+var incompatible = []int{
+	optP | optM | optFields | optParams,
+	optD | optE | optN | optHash | optXX,
+	optF | editOpts,
+	optX | editOpts,
+	optO | optD | editOpts,
+	optH | editOpts | optHH,
+}
+
+// compatible: a major mode and the only modifiers it takes.
+var compatible = [][2]int{
+	{optP, editOpts | optF | optH | optX | optD | optN | optO | optHH},
+	{optM, editOpts | optF | optO | optX},
+	{optFields, optE | optF | optH | optO | optX | optHH},
+	{optParams, optE | optXX | optF | optH | optO | optX | optHH},
+}
 
 type options struct {
 	dir              string
+	bits             int
 	defaults         bool // -d
 	nonDefault       bool // -n
 	valueOnly        bool // -h
@@ -30,7 +87,7 @@ type options struct {
 	edit             bool // -e
 	remove           bool // -X
 	commentOut       bool // -#
-	master           bool // -M
+	fold             bool // -f
 	overrides        [][2]string
 	args             []string
 	stdout, stderr   io.Writer
@@ -61,13 +118,13 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	dir := config.Dir(o.dir)
 	o.dir = dir
 
+	master := o.bits & (optM | optFields | optParams)
 	switch {
-	case o.master:
-		o.showMaster()
+	case master != 0 && o.bits&editOpts == 0:
+		o.showMaster(master)
+	case master != 0:
+		o.editMaster(master)
 	case o.remove || o.commentOut:
-		if o.remove && o.commentOut {
-			o.fatalf("specify only one of -X and -#")
-		}
 		o.editMain(nil)
 	case o.edit:
 		var edits [][2]string
@@ -116,48 +173,76 @@ func (o *options) parseFlags(args []string) {
 						o.fatalf("%v", err)
 					}
 					o.overrides = append(o.overrides, [2]string{n, val})
+					o.bits |= optO
 				}
 				j = len(a)
 			case 'd':
-				o.defaults = true
+				o.bits |= optD
 			case 'n':
-				o.nonDefault = true
+				o.bits |= optN
 			case 'h':
-				o.valueOnly = true
+				o.bits |= optH
 			case 'H':
-				o.nameOnly = true
+				o.bits |= optHH
 			case 'x':
-				o.expand = true
+				o.bits |= optX
 			case 'e':
-				o.edit = true
+				o.bits |= optE
 			case 'X':
-				o.remove = true
+				o.bits |= optXX
 			case '#':
-				o.commentOut = true
+				o.bits |= optHash
 			case 'M':
-				o.master = true
-			case 'f', 'v':
-				// -f (fold long lines) and -v (verbose) are accepted and ignored.
+				o.bits |= optM
+			case 'F':
+				o.bits |= optFields
+			case 'P':
+				o.bits |= optParams
+			case 'p':
+				o.bits |= optP
+			case 'f':
+				o.bits |= optF
+			case 'v':
+				// -v (verbose) is accepted and ignored.
 			default:
 				o.fatalf("invalid option -- '%c'\n%s", c, usage)
 			}
 		}
 	}
 	o.args = args[i:]
-	if !o.master && !o.remove && !o.commentOut {
-		for _, a := range o.args {
-			if strings.Contains(a, "=") {
-				o.edit = true // implied since Postfix 2.8
-				break
+	if o.bits&incompatible[0] == 0 {
+		o.bits |= optP
+	}
+	if len(o.args) > 0 && strings.Contains(o.args[0], "=") {
+		o.bits |= optE // implied since Postfix 2.8
+	}
+	for _, set := range incompatible {
+		if b := o.bits & set; b&(b-1) != 0 {
+			o.fatalf("specify one of %s", optString(b))
+		}
+	}
+	for _, c := range compatible {
+		if o.bits&c[0] != 0 {
+			if excess := o.bits &^ (c[0] | c[1]); excess != 0 {
+				o.fatalf("with option %s, do not specify %s", optString(c[0]), optString(excess))
 			}
 		}
 	}
-	if o.defaults && o.nonDefault {
-		o.fatalf("specify only one of -d and -n")
+	if o.bits&optE != 0 && len(o.args) == 0 {
+		o.fatalf("-e requires name=value argument")
 	}
-	if o.edit && (o.defaults || o.nonDefault) {
-		o.fatalf("-e cannot be used with -d or -n")
+	if o.bits&(optXX|optHash) != 0 && len(o.args) == 0 {
+		o.fatalf("missing service argument")
 	}
+	o.defaults = o.bits&optD != 0
+	o.nonDefault = o.bits&optN != 0
+	o.valueOnly = o.bits&optH != 0
+	o.nameOnly = o.bits&optHH != 0
+	o.expand = o.bits&optX != 0
+	o.edit = o.bits&optE != 0
+	o.remove = o.bits&optXX != 0
+	o.commentOut = o.bits&optHash != 0
+	o.fold = o.bits&optF != 0
 }
 
 func (o *options) mainPath() string { return strings.TrimSuffix(o.dir, "/") + "/main.cf" }
@@ -366,31 +451,6 @@ func (o *options) warnUnused(c *config.Config) {
 	}
 }
 
-// showMaster implements -M [service[/type] ...].
-func (o *options) showMaster() {
-	c := o.load()
-	services, err := config.LoadMaster(o.dir, c)
-	if err != nil {
-		o.fatalf("%v", err)
-	}
-	for _, s := range services {
-		if len(o.args) > 0 {
-			match := false
-			for _, a := range o.args {
-				name, typ, hasType := strings.Cut(a, "/")
-				if name == s.Name && (!hasType || typ == s.Type) {
-					match = true
-					break
-				}
-			}
-			if !match {
-				continue
-			}
-		}
-		fmt.Fprintln(o.stdout, config.FormatService(s))
-	}
-}
-
 // editMain rewrites main.cf: with edits, every occurrence of an edited parameter is replaced
 // by "name = value" (its continuation lines removed) and parameters not found are appended;
 // otherwise (-X / -#) the named parameters are deleted or commented out, continuation lines
@@ -427,13 +487,25 @@ func (o *options) editMain(edits [][2]string) {
 		return
 	}
 
-	path := o.mainPath()
+	o.rewrite(o.mainPath(), func(old []byte, exists bool) []byte {
+		out := editText(old, table, order, edits != nil, o.commentOut)
+		if !exists && edits == nil {
+			return nil // nothing to delete from a missing main.cf
+		}
+		return out
+	})
+}
+
+// rewrite replaces a configuration file under an exclusive lock on the configuration
+// directory (the file itself is replaced, so it cannot carry the lock). edit gets the old
+// text and returns the new one, or nil to leave the file alone; a new text equal to the old
+// one is not written. The file keeps its mode and, for root, its owner.
+func (o *options) rewrite(path string, edit func(old []byte, exists bool) []byte) {
 	dirf, err := os.Open(o.dir)
 	if err != nil {
 		o.fatalf("open %s: %v", o.dir, errText(err))
 	}
 	defer dirf.Close()
-	// Serialize concurrent editors on the directory (main.cf itself is replaced).
 	if err := syscall.Flock(int(dirf.Fd()), syscall.LOCK_EX); err != nil {
 		o.fatalf("lock %s: %v", o.dir, errText(err))
 	}
@@ -444,9 +516,9 @@ func (o *options) editMain(edits [][2]string) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		o.fatalf("open %s: %v", path, errText(err))
 	}
-	out := editText(old, table, order, edits != nil, o.commentOut)
-	if bytes.Equal(out, old) && (exists || edits == nil) {
-		return // nothing changed (or nothing to delete from a missing main.cf)
+	out := edit(old, exists)
+	if out == nil || exists && bytes.Equal(out, old) {
+		return
 	}
 	mode := fs.FileMode(0644)
 	uid, gid := -1, -1
@@ -548,7 +620,7 @@ func keyLen(s []byte) int {
 // path, then fsyncs the directory.
 func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".main.cf.tmp*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("create temporary file in %s: %v", dir, errText(err))
 	}

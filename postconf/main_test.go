@@ -292,7 +292,7 @@ func TestMaster(t *testing.T) {
 	}
 	want := `smtp       inet  n       -       y       -       -       smtpd
 relay      unix  -       -       y       -       -       smtp -o syslog_name=postfix/$service_name
-submission inet  n       -       y       -       -       smtpd -o { smtpd_client_restrictions = permit_sasl_authenticated, reject }
+submission inet  n       -       y       -       -       smtpd -o {smtpd_client_restrictions=permit_sasl_authenticated, reject}
 flush      unix  n       -       y       1000?   0       flush
 `
 	if out != want {

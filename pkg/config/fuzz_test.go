@@ -41,9 +41,44 @@ func FuzzParseMaster(f *testing.F) {
 			return
 		}
 		for _, s := range svcs {
-			_ = FormatService(s)
 			if s.Name == "" || s.Command == "" {
 				t.Fatalf("empty name or command: %+v", s)
+			}
+		}
+	})
+}
+
+// FuzzMasterEntries: postconf's view of master.cf and its edits never panic, and a file
+// that parses still parses after an edit.
+func FuzzMasterEntries(f *testing.F) {
+	for _, s := range []string{
+		debianMaster, "a unix - - - - - b\n", "a unix - - - - - b -voc=d -o\n # x\n -o {y = z}\n", "a unix - - - - - b { \n",
+	} {
+		f.Add(s, "a/unix/c=d")
+	}
+	f.Fuzz(func(t *testing.T, text, arg string) {
+		entries, err := ParseMasterEntries(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			for _, fold := range []bool{false, true} {
+				_ = e.Format(fold)
+				for fl := range MasterFieldNames {
+					_ = e.FormatField(fl, false, false, fold)
+				}
+			}
+			_ = e.Params()
+		}
+		for _, kind := range []byte{EditEntries, EditFields, EditParams} {
+			for _, op := range []byte{EditSet, EditRemove, EditComment} {
+				out, _, err := EditMaster([]byte(text), kind, op, []string{arg})
+				if err != nil {
+					continue
+				}
+				if _, err := ParseMasterEntries(strings.NewReader(string(out))); err != nil && kind != EditEntries {
+					t.Fatalf("%c%c %q: result does not parse: %v\n%s", kind, op, arg, err, out)
+				}
 			}
 		}
 	})

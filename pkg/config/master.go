@@ -25,9 +25,6 @@ type Service struct {
 	Args      []string
 	Overrides [][2]string // the -o pairs in order (also still present in Args)
 	Line      int         // line number of the entry in master.cf
-	// Fields are the first seven columns exactly as written (service, type, private, unpriv,
-	// chroot, wakeup, maxproc), for display by postconf -M.
-	Fields [7]string
 }
 
 // Key returns "name/type".
@@ -150,7 +147,6 @@ func parseMasterLine(text string, defProc int) (Service, error) {
 			return s, fmt.Errorf("field %d: unexpected '{'", i+1)
 		}
 	}
-	copy(s.Fields[:], words[:7])
 	s.Name, s.Type = words[0], words[1]
 	switch s.Type {
 	case "inet", "unix", "unix-dgram", "fifo", "pass":
@@ -219,46 +215,4 @@ func parseMasterLine(text string, defProc int) (Service, error) {
 		s.Args = append(s.Args, "-o", name+"="+value)
 	}
 	return s, nil
-}
-
-// FormatService formats s as `postconf -M` prints it: the seven columns padded
-// ("%-10s %-5s %-7s %-7s %-7s %-7s %-7s"), the command and its arguments; arguments with
-// whitespace are written as "{ text }" ("-o { name = value }" for overrides).
-func FormatService(s Service) string {
-	f := s.Fields
-	if f[0] == "" { // constructed by hand: derive from the resolved values
-		f = [7]string{s.Name, s.Type, yn(s.Private), yn(s.Unpriv), yn(s.Chroot), strconv.Itoa(s.Wakeup), strconv.Itoa(s.MaxProc)}
-		if s.WakeupOnUse {
-			f[5] += "?"
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-10s %-5s %-7s %-7s %-7s %-7s %-7s %s", f[0], f[1], f[2], f[3], f[4], f[5], f[6], s.Command)
-	for i := 0; i < len(s.Args); i++ {
-		a := s.Args[i]
-		if a == "-o" && i+1 < len(s.Args) {
-			i++
-			p := s.Args[i]
-			if strings.ContainsAny(p, " \t") {
-				n, v, _ := strings.Cut(p, "=")
-				b.WriteString(" -o { " + n + " = " + v + " }")
-			} else {
-				b.WriteString(" -o " + p)
-			}
-			continue
-		}
-		if a == "" || strings.ContainsAny(a, " \t") {
-			b.WriteString(" { " + a + " }")
-		} else {
-			b.WriteString(" " + a)
-		}
-	}
-	return b.String()
-}
-
-func yn(b bool) string {
-	if b {
-		return "y"
-	}
-	return "n"
 }

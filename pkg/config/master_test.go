@@ -96,13 +96,6 @@ func TestParseMaster(t *testing.T) {
 	if len(sub.Overrides) != 4 || sub.Overrides[1] != [2]string{"smtpd_client_restrictions", "permit_sasl_authenticated, reject"} {
 		t.Errorf("submission overrides = %q", sub.Overrides)
 	}
-	if got := FormatService(byKey["smtp/inet"]); got != "smtp       inet  n       -       y       -       -       smtpd" {
-		t.Errorf("FormatService = %q", got)
-	}
-	if got := FormatService(sub); !strings.Contains(got, "-o { smtpd_client_restrictions = permit_sasl_authenticated, reject }") ||
-		!strings.HasSuffix(got, "-v { arg with spaces }") {
-		t.Errorf("FormatService = %q", got)
-	}
 }
 
 func TestParseMasterDefaultsAndDuplicates(t *testing.T) {
