@@ -66,11 +66,16 @@
 //
 // # Files
 //
-//	$queue_directory/pid/master.pid   process ID, locked while master runs
-//	$data_directory/master.lock        the same
+//	$queue_directory/pid/master.pid   process ID, locked while master runs; root 0600
+//	$data_directory/master.lock        the same; mail_owner (and its group) 0600
 //
-// Both hold the process ID right-aligned in 32 columns and a newline. The
-// queue directories are created when missing.
+// Both hold the process ID right-aligned in 32 columns and a newline. They
+// have the owners and modes Postfix's master gives them, so that Postfix can
+// start after Postern is uninstalled (an older root-owned master.lock is
+// given back to mail_owner); master.lock is never opened through a symbolic
+// link, as data_directory belongs to mail_owner. The queue directories and
+// data_directory are created when missing, with postfix-files' owners and
+// modes (pkg/queue Init), and unix sockets are mail_owner's, mode 0666.
 //
 // # Diagnostics
 //

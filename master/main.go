@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/queue"
 )
 
 func fatalf(format string, args ...any) {
@@ -67,10 +68,18 @@ func main() {
 	if g, err := lookupGroup(cfg.Get("setgid_group")); err == nil {
 		setgid = g
 	}
-	if err := makeQueueDirs(queueDir, dataDir, m.owner, setgid); err != nil {
+	uid := -1
+	if m.owner != nil {
+		uid = m.owner.uid
+	}
+	// Missing queue directories and data_directory, with Postfix's owners and modes.
+	if err := queue.New(queueDir).Init(uid, setgid); err != nil {
 		log.Fatal("%v", err)
 	}
-	if m.locks, err = acquireLocks(queueDir, dataDir); err != nil {
+	if err := queue.InitDataDir(dataDir, uid); err != nil {
+		log.Fatal("%v", err)
+	}
+	if m.locks, err = acquireLocks(queueDir, dataDir, m.owner); err != nil {
 		if errors.Is(err, errRunning) {
 			log.Fatal("the Postfix mail system is already running")
 		}

@@ -27,10 +27,23 @@ func lockPath(dataDir string) string { return filepath.Join(dataDir, "master.loc
 
 // acquireLocks locks and writes both files. It returns errRunning when
 // either is locked by another process.
-func acquireLocks(queueDir, dataDir string) (*lockFiles, error) {
+//
+// Owners and modes are Postfix's, so that Postfix's master can open them
+// after make uninstall: master.pid root 0600, master.lock 0600 and, when
+// master runs as root, owner's (mail_owner and its group), because
+// Postfix's master opens that one as mail_owner.
+func acquireLocks(queueDir, dataDir string, owner *ids) (*lockFiles, error) {
 	l := &lockFiles{pidPath: pidPath(queueDir)}
-	for _, p := range []string{lockPath(dataDir), l.pidPath} {
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0644)
+	root := os.Geteuid() == 0
+	for _, p := range []string{l.pidPath, lockPath(dataDir)} {
+		uid, gid := -1, -1
+		if root {
+			uid, gid = 0, 0
+			if p != l.pidPath && owner != nil {
+				uid, gid = owner.uid, owner.gid
+			}
+		}
+		f, err := openLock(p, uid, gid)
 		if err != nil {
 			l.release(false)
 			return nil, fmt.Errorf("open lock file %s: %v", p, err)
@@ -54,6 +67,39 @@ func acquireLocks(queueDir, dataDir string) (*lockFiles, error) {
 		}
 	}
 	return l, nil
+}
+
+// openLock opens or creates a lock file with mode 0600 and, when uid >= 0,
+// gives it to uid:gid, repairing one an older master left root's. data_directory
+// belongs to mail_owner, so the file must not be a link there: O_NOFOLLOW,
+// and nothing but a plain file with one link is written to or given away.
+func openLock(path string, uid, gid int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0600)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 {
+		f.Close()
+		return nil, errors.New("not a regular file with one link")
+	}
+	if uid >= 0 && (int(st.Uid) != uid || int(st.Gid) != gid) {
+		if err := f.Chown(uid, gid); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if st.Mode&0777 != 0600 {
+		if err := f.Chmod(0600); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // release unlocks the files, removing the pid file when remove is set.

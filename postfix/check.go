@@ -7,30 +7,8 @@ import (
 	"strconv"
 
 	"postern/pkg/config"
+	"postern/pkg/queue"
 )
-
-// queueDirs mirror master's list (postfix-files): name, mode, owned by
-// mail_owner (pid/ stays root's).
-var queueDirs = []struct {
-	name  string
-	mode  os.FileMode
-	owned bool
-}{
-	{"maildrop", 0730 | os.ModeSticky, true},
-	{"incoming", 0700, true},
-	{"active", 0700, true},
-	{"deferred", 0700, true},
-	{"hold", 0700, true},
-	{"corrupt", 0700, true},
-	{"bounce", 0700, true},
-	{"defer", 0700, true},
-	{"trace", 0700, true},
-	{"flush", 0700, true},
-	{"private", 0700, true},
-	{"public", 0710 | os.ModeSetgid, true},
-	{"pid", 0755, false},
-	{"saved", 0700, true},
-}
 
 func lookupIDs(owner, group string) (uid, gid, sgid int) {
 	uid, gid, sgid = -1, -1, -1
@@ -48,39 +26,19 @@ func lookupIDs(owner, group string) (uid, gid, sgid int) {
 // parses (main.cf was parsed already). It returns 1 after a fatal error.
 func (s *script) checkFatal() int {
 	root := os.Geteuid() == 0
-	uid, gid, sgid := lookupIDs(s.cfg.Get("mail_owner"), s.cfg.Get("setgid_group"))
+	uid, _, sgid := lookupIDs(s.cfg.Get("mail_owner"), s.cfg.Get("setgid_group"))
 	if root && uid < 0 {
 		s.fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s", s.dir, s.cfg.Get("mail_owner"))
 	}
-	qdir := s.cfg.Get("queue_directory")
-	if err := os.MkdirAll(qdir, 0755); err != nil {
-		s.fatal("create %s: %v", qdir, err)
+	owner := -1
+	if root {
+		owner = uid
 	}
-	for _, d := range queueDirs {
-		p := filepath.Join(qdir, d.name)
-		if _, err := os.Lstat(p); err == nil {
-			continue
-		}
-		if err := os.Mkdir(p, 0700); err != nil {
-			s.fatal("create %s: %v", p, err)
-		}
-		if root && d.owned {
-			g := gid
-			if (d.name == "maildrop" || d.name == "public") && sgid >= 0 {
-				g = sgid
-			}
-			os.Chown(p, uid, g)
-		}
-		os.Chmod(p, d.mode)
+	if err := queue.New(s.cfg.Get("queue_directory")).Init(owner, sgid); err != nil {
+		s.fatal("%v", err)
 	}
-	ddir := s.cfg.Get("data_directory")
-	if _, err := os.Lstat(ddir); err != nil {
-		if err := os.MkdirAll(ddir, 0700); err != nil {
-			s.fatal("create %s: %v", ddir, err)
-		}
-		if root {
-			os.Chown(ddir, uid, gid)
-		}
+	if err := queue.InitDataDir(s.cfg.Get("data_directory"), owner); err != nil {
+		s.fatal("%v", err)
 	}
 	if _, err := config.LoadMaster(s.dir, s.cfg); err != nil {
 		s.fatal("%v", err)
@@ -106,18 +64,18 @@ func (s *script) setPermissions() int {
 		s.fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s", s.dir, s.cfg.Get("mail_owner"))
 	}
 	qdir := s.cfg.Get("queue_directory")
-	for _, d := range queueDirs {
-		p := filepath.Join(qdir, d.name)
+	for _, d := range queue.AllDirs {
+		p := filepath.Join(qdir, d)
 		u, g := 0, 0
-		if d.owned {
+		if d != "pid" {
 			// postfix-files gives these group "-": left as it is.
 			u, g = uid, -1
-			if (d.name == "maildrop" || d.name == "public") && sgid >= 0 {
+			if (d == queue.Maildrop || d == "public") && sgid >= 0 {
 				g = sgid
 			}
 		}
 		os.Chown(p, u, g)
-		os.Chmod(p, d.mode)
+		os.Chmod(p, queue.DirMode(d))
 	}
 	os.Chown(s.cfg.Get("data_directory"), uid, -1)
 	cmd := s.cfg.Get("command_directory")

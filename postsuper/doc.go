@@ -38,7 +38,8 @@
 // # Security
 //
 // Only root may run postsuper. Queue IDs and directory names are checked before any path
-// is built from them.
+// is built from them. Hash subdirectories it creates are given to mail_owner (Postfix's
+// postsuper runs as mail_owner), so that qmgr can write into them.
 //
 // # Diagnostics
 //

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +56,15 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	defer l.Close()
 	s := &super{q: queue.New(cfg.Get("queue_directory")), log: l, stderr: stderr, toErr: l.ToStderr(),
 		now: time.Now, counts: map[byte]int{}}
+	if os.Geteuid() == 0 {
+		// Hash subdirectories made here must be mail_owner's, as when Postfix's postsuper
+		// (which runs as mail_owner) or qmgr makes them: qmgr writes into them.
+		if u, err := user.Lookup(cfg.Get("mail_owner")); err == nil {
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			s.q.SetOwner(uid, gid)
+		}
+	}
 	s.running = s.mailSystemUp()
 	return s.do(r)
 }
@@ -252,7 +263,7 @@ func (s *super) structure() {
 			if p == want {
 				continue
 			}
-			os.MkdirAll(filepath.Dir(want), 0700)
+			s.q.MkdirHash(want)
 			if _, err := os.Lstat(want); err == nil {
 				s.warn("%s: %s and %s both exist; leaving them alone", id, p, want)
 				continue

@@ -55,16 +55,54 @@ const (
 var AllDirs = []string{"maildrop", "incoming", "active", "deferred", "hold", "corrupt", "bounce",
 	"defer", "trace", "private", "public", "pid", "saved", "flush"}
 
+// DirMode is the mode Postfix's postfix-files gives each directory of AllDirs; pid/ is root's,
+// every other one mail_owner's (group root, "-" in postfix-files), maildrop/ and public/ with
+// group setgid_group.
+func DirMode(name string) fs.FileMode {
+	switch name {
+	case Maildrop:
+		return 0730 | fs.ModeSticky
+	case "public":
+		return 0710 | fs.ModeSetgid
+	case "pid":
+		return 0755
+	}
+	return 0700
+}
+
 // hashed lists the queues stored one level deep (hash_queue_names default).
 var hashed = map[string]bool{Deferred: true, Defer: true}
 
 // Queue is a queue_directory.
 type Queue struct {
 	Dir string
+	// uid and gid, when uid >= 0, own the hash subdirectories Move creates: mail_owner's, as
+	// when Postfix's qmgr or postsuper (which runs as mail_owner) makes them.
+	uid, gid int
 }
 
 // New returns the queue rooted at dir.
-func New(dir string) *Queue { return &Queue{Dir: dir} }
+func New(dir string) *Queue { return &Queue{Dir: dir, uid: -1, gid: -1} }
+
+// SetOwner makes the hash subdirectories this process creates belong to uid:gid (mail_owner),
+// for a program that works on the queue as root (postsuper).
+func (q *Queue) SetOwner(uid, gid int) { q.uid, q.gid = uid, gid }
+
+// MkdirHash creates the hash subdirectory that holds path, if missing, with mode 0700 and the
+// owner set by SetOwner.
+func (q *Queue) MkdirHash(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.Mkdir(dir, 0700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	if q.uid >= 0 {
+		return os.Lchown(dir, q.uid, q.gid)
+	}
+	return nil
+}
 
 // Path is the file name of id in queue q, with hashing applied.
 func (q *Queue) Path(queue, id string) string {
@@ -77,32 +115,58 @@ func (q *Queue) Path(queue, id string) string {
 // Socket is the path of a service socket: private/NAME or public/NAME.
 func (q *Queue) Socket(class, name string) string { return filepath.Join(q.Dir, class, name) }
 
-// Init creates any missing queue directories. uid/gid >= 0 sets their owner (master as root).
-func (q *Queue) Init(uid, gid int) error {
+// Init creates any missing queue directories with DirMode. When uid >= 0 (a root caller:
+// master, postfix check) they are given to mail_owner uid, except pid/, and maildrop/ and
+// public/ to group setgid when it is >= 0; the others keep the creator's group (root), as
+// postfix-files says. Existing directories are left alone (postfix set-permissions fixes them).
+func (q *Queue) Init(uid, setgid int) error {
 	if err := os.MkdirAll(q.Dir, 0755); err != nil {
-		return err
+		return fmt.Errorf("create queue directory %s: %w", q.Dir, err)
 	}
 	for _, d := range AllDirs {
 		p := filepath.Join(q.Dir, d)
-		mode := os.FileMode(0700)
-		switch d {
-		case "maildrop":
-			mode = 0730 | os.ModeSticky
-		case "public":
-			mode = 0710 | os.ModeSetgid
-		case "pid":
-			mode = 0755
-		}
-		if err := os.Mkdir(p, mode.Perm()); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		} else if err == nil {
-			os.Chmod(p, mode)
-			if uid >= 0 && d != "pid" {
-				os.Chown(p, uid, gid)
+		mode := DirMode(d)
+		if err := os.Mkdir(p, 0700); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				continue
 			}
+			return fmt.Errorf("create directory %s: %w", p, err)
+		}
+		if uid >= 0 && d != "pid" {
+			gid := -1
+			if (d == Maildrop || d == "public") && setgid >= 0 {
+				gid = setgid
+			}
+			// Before the chmod: chown clears the set-gid bit.
+			if err := os.Lchown(p, uid, gid); err != nil {
+				return fmt.Errorf("chown %s: %w", p, err)
+			}
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// InitDataDir creates data_directory when missing: mode 0700, owned by mail_owner uid when
+// uid >= 0, group root (postfix-files).
+func InitDataDir(dir string, uid int) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(dir), err)
+	}
+	if err := os.Mkdir(dir, 0700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	if uid >= 0 {
+		if err := os.Lchown(dir, uid, -1); err != nil {
+			return fmt.Errorf("chown %s: %w", dir, err)
+		}
+	}
+	return os.Chmod(dir, 0700)
 }
 
 // timeNow is the clock of Create; tests freeze it to force same-microsecond creations.
@@ -294,7 +358,7 @@ func (q *Queue) Move(id, from, to string) error {
 	err := os.Rename(q.Path(from, id), dst)
 	if err != nil && hashed[to] && errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(q.Path(from, id)); serr == nil {
-			if merr := os.MkdirAll(filepath.Dir(dst), 0700); merr != nil {
+			if merr := q.MkdirHash(dst); merr != nil {
 				return merr
 			}
 			err = os.Rename(q.Path(from, id), dst)
