@@ -33,8 +33,12 @@
 // within a second, without a restart. A table type Postern lacks is skipped with a warning;
 // a hash: table whose .db is missing fails its lookups, so mail is deferred until it exists.
 //
-// Headers (the primary header block, which ends at the first empty line or the first line
-// that is not a header): headers named in message_drop_headers are removed from all mail;
+// Headers (the primary header block, which ends at the first empty line or at the first line
+// that is neither a header nor a continuation, the rule of package postern/pkg/header that
+// imapd and pop3d read mail with): when the block ends at such a line, the missing empty line
+// is written before it, after any added headers, so that the line starts the body (as
+// Postfix's cleanup does; telnet users often type "Subject: x" and then the text at once).
+// The obsolete "Name : value" form is stored as "Name: value". Headers named in message_drop_headers are removed from all mail;
 // more than hopcount_limit - 1 Received: headers reject the message; a header longer than
 // header_size_limit is truncated; a stray CR in any line becomes a space. In local rewrite
 // context (the client sent rewrite_context=local) or with always_add_missing_headers = yes,

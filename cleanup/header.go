@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"time"
+
+	"postern/pkg/header"
 )
 
 // Header processing works on the primary header block only, one header at a time: a header
@@ -42,20 +44,6 @@ type headers struct {
 	msgID    string // values for the log
 	rmsgID   string
 	logs     []string
-}
-
-// headerName returns the length of the field name when line starts a header ("Name:" with
-// name characters 33-126 except ':'), else 0.
-func headerName(line []byte) int {
-	for i, c := range line {
-		if c == ':' {
-			return i
-		}
-		if c < 33 || c > 126 {
-			return 0
-		}
-	}
-	return 0
 }
 
 // lower returns the lower-cased name in buf without allocating for usual names.
@@ -106,47 +94,52 @@ func (c *conn) content(data []byte, final bool) {
 	h.line = h.line[:0]
 }
 
-// longLine handles a header-block line that grew past header_size_limit before its end: a
+// longLine handles a header-block line that grew past what is held before deciding: a
 // header is truncated there, anything else starts the body.
 func (c *conn) longLine(b []byte) {
 	h := &c.hdr
-	if headerName(b) > 0 || (b[0] == ' ' || b[0] == '\t') && len(h.cur) > 0 {
+	if k := header.Classify(b, len(h.cur) > 0); k == header.Field || k == header.Continuation {
 		c.headerLine(b[:c.s.headerCap])
 		h.skipRest = true
 		return
 	}
-	c.endBlock()
+	c.startBody()
 	c.out.write(b, false)
 }
 
-// headerLine classifies one complete line of the header block.
+// headerLine classifies one complete line of the header block (package postern/pkg/header
+// has the rule, as Postfix's is_header()).
 func (c *conn) headerLine(line []byte) {
 	h := &c.hdr
-	switch {
-	case len(line) == 0:
+	switch header.Classify(line, len(h.cur) > 0) {
+	case header.Separator:
 		c.endBlock()
 		c.out.line(line)
-	case line[0] == ' ' || line[0] == '\t':
-		if len(h.cur) == 0 {
-			c.endBlock() // a folded line with nothing to fold into: the body has begun
-			c.out.line(line)
-			return
-		}
+	case header.Continuation:
 		if room := c.s.headerLimit - len(h.cur) - 1; room > 0 {
 			h.cur = append(h.cur, '\n')
 			h.cur = append(h.cur, line[:min(room, len(line))]...)
 		}
-	default:
-		n := headerName(line)
-		if n == 0 {
-			c.endBlock()
-			c.out.line(line)
-			return
-		}
+	case header.Field:
 		c.flushHeader()
-		h.cur = append(h.cur[:0], line[:min(c.s.headerLimit, len(line))]...)
+		n := header.FieldName(line)
+		// The obsolete "Name : value" is stored as "Name: value", as Postfix does.
+		h.cur = append(h.cur[:0], line[:n]...)
+		line = line[n+bytes.IndexByte(line[n:], ':'):]
+		h.cur = append(h.cur, line[:min(max(c.s.headerLimit-n, 1), len(line))]...) // keeps the ':'
 		h.curName = n
+	default:
+		c.startBody()
+		c.out.line(line)
 	}
+}
+
+// startBody ends the header block at a line that is not header: the missing headers are
+// added and then the empty line that the message lacked, so that the line starts the body
+// (Postfix's mime_state inserts it the same way).
+func (c *conn) startBody() {
+	c.endBlock()
+	c.out.line(nil)
 }
 
 // flushHeader finishes the header in hand.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/header"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/queue"
@@ -69,7 +70,8 @@ func newServer(cfg *config.Config, log *maillog.Logger, verbose bool) (*server, 
 	if s.emptyRcpt == "" {
 		s.emptyRcpt = "MAILER-DAEMON"
 	}
-	s.headerCap = s.headerLimit
+	// Enough of a line to tell a header from a body line, and to truncate a header at the limit.
+	s.headerCap = max(s.headerLimit, header.Lookahead)
 	// The envelope is held in memory until M: bound it by the size limit, or a fixed 64 MiB.
 	s.envLimit = 64 << 20
 	if s.sizeLimit > 0 && s.sizeLimit < int64(s.envLimit) {

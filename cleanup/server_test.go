@@ -294,7 +294,7 @@ func TestLocalFromVariants(t *testing.T) {
 		{"root@localhost", "Subject: x\n\nb\n", "\nFrom: root@localhost\n\nb\n"},
 		// Any Resent- header: the Resent- forms are added, plain ones left missing.
 		{"u", "Resent-To: x@y\nSubject: x\n\nb\n", "Resent-To: x@y\nSubject: x\nResent-Message-Id: <"},
-		// No separator: the added headers end the header block, the body line follows.
+		// No separator: the added headers end the header block, then the empty line.
 		{"u", "Subject: x\nthis is body\n", "Subject: x\nMessage-Id: "},
 	}
 	for _, c := range cases {
@@ -307,8 +307,93 @@ func TestLocalFromVariants(t *testing.T) {
 		if strings.HasPrefix(c.content, "Resent") && (strings.Contains(got, "\nDate:") || strings.Contains(got, "\nResent-From: u@example.org\n") == false) {
 			t.Errorf("resent case: %q", got)
 		}
-		if strings.Contains(c.content, "this is body") && !strings.HasSuffix(got, "\nFrom: u@example.org\nthis is body\n") {
+		if strings.Contains(c.content, "this is body") && !strings.HasSuffix(got, "\nFrom: u@example.org\n\nthis is body\n") {
 			t.Errorf("no separator case: %q", got)
+		}
+	}
+}
+
+// TestHeaderEnd checks where the primary header block ends (package postern/pkg/header
+// has the rule): at the empty line, or before the first line that is neither a header nor a
+// continuation, where the missing empty line is written.
+func TestHeaderEnd(t *testing.T) {
+	e := newTestEnv(t, "")
+	long := strings.Repeat("v", 5000)
+	cases := []struct {
+		name    string
+		records []string // N records; "L:" starts an L piece
+		want    string
+	}{
+		{"separator", []string{"Subject: x", "", "body"}, "Subject: x\n\nbody\n"},
+		{"howto", []string{"Received: by x", "Subjet: My first mail on Postfix", "Are you there?"},
+			"Received: by x\nSubjet: My first mail on Postfix\n\nAre you there?\n"},
+		{"continuation", []string{"Subject: a", " b", "\tc", "body", " not folded"},
+			"Subject: a\n b\n\tc\n\nbody\n not folded\n"},
+		{"later header-like lines are body", []string{"Subject: a", "text", "To: x@y", "", "z"},
+			"Subject: a\n\ntext\nTo: x@y\n\nz\n"},
+		{"From_ line first", []string{"From alice@example.org Mon Dec  7 19:33:49 2026", "Subject: x", "", "b"},
+			"\nFrom alice@example.org Mon Dec  7 19:33:49 2026\nSubject: x\n\nb\n"},
+		{"From_ line after a header", []string{"Received: by x", "From alice@example.org Mon Dec  7 2026", "Subject: x"},
+			"Received: by x\n\nFrom alice@example.org Mon Dec  7 2026\nSubject: x\n"},
+		{"blank first line", []string{" folded", "Subject: x"}, "\n folded\nSubject: x\n"},
+		{"empty first line", []string{"", "Subject: x"}, "\nSubject: x\n"},
+		{"body only", []string{"just text", "more"}, "\njust text\nmore\n"},
+		{"header only", []string{"Subject: x", "To: y@z"}, "Subject: x\nTo: y@z\n"},
+		{"no colon", []string{"Subject: x", "X-Broken header", "To: y@z"}, "Subject: x\n\nX-Broken header\nTo: y@z\n"},
+		{"empty name", []string{"Subject: x", ": value"}, "Subject: x\n\n: value\n"},
+		{"obsolete name space colon", []string{"Subject : x", "To\t: y@z", "", "b"}, "Subject: x\nTo: y@z\n\nb\n"},
+		{"8-bit value", []string{"Subject: caf\xc3\xa9", "body"}, "Subject: caf\xc3\xa9\n\nbody\n"},
+		{"8-bit name", []string{"Subject: x", "Caf\xc3\xa9: y"}, "Subject: x\n\nCaf\xc3\xa9: y\n"},
+		{"long header line", []string{"X-Long: " + long, "body"}, "X-Long: " + long + "\n\nbody\n"},
+		{"long body line in pieces", []string{"Subject: x", "L:" + long, long}, "Subject: x\n\n" + long + long + "\n"},
+		{"long header in pieces", []string{"L:X-Long: " + long, long, "body"}, "X-Long: " + long + long + "\n\nbody\n"},
+		{"no content", nil, ""},
+	}
+	for _, c := range cases {
+		var r records
+		r.add(queue.RecAttr, "rewrite_context=remote").add(queue.RecSender, "a@b").add(queue.RecRcpt, "c@d").add(queue.RecMesg, "")
+		for _, l := range c.records {
+			if p, ok := strings.CutPrefix(l, "L:"); ok {
+				r.add(queue.RecCont, p)
+			} else {
+				r.add(queue.RecNorm, l)
+			}
+		}
+		r.add(queue.RecXtra, "").add(queue.RecEnd, "")
+		id, reply := e.submit(t, r, false)
+		wantOK(t, reply, id)
+		if _, got := e.read(t, id); got != c.want {
+			t.Errorf("%s: content\n%q\nwant\n%q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestHowtoMessage is the seed howto's telnet session as smtpd hands it over: the added
+// headers go at the end of the header block, then the empty line, then the body line.
+func TestHowtoMessage(t *testing.T) {
+	e := newTestEnv(t, "")
+	content := "Received: from localhost (localhost [127.0.0.1])\n\tby mail.example.com (Postfix) with SMTP id X\n\tfor <fmaster@localhost>; Mon,  7 Dec 2026 19:33:49 +0000 (UTC)\n" +
+		"Subjet: My first mail on Postfix\nAre you there?\n"
+	id, reply := e.submit(t, message("local", "root@localhost", []string{"fmaster@localhost"}, content), false)
+	wantOK(t, reply, id)
+	_, got := e.read(t, id)
+	lines := strings.Split(got, "\n")
+	want := []string{
+		`^Received: from localhost \(localhost \[127\.0\.0\.1\]\)$`, `^\tby `, `^\tfor `,
+		`^Subjet: My first mail on Postfix$`,
+		`^Message-Id: <\d{14}\.` + id + `@mail\.example\.com>$`,
+		`^Date: `,
+		`^From: root@localhost$`,
+		`^$`,
+		`^Are you there\?$`,
+		`^$`, // the end of the last line
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("content %q", got)
+	}
+	for i, w := range want {
+		if !regexp.MustCompile(w).MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], w)
 		}
 	}
 }
