@@ -15,11 +15,11 @@ TIMEOUT ?= 20m
 # Every program folder that has been written (one with a main.go).
 ALL_PROGRAMS := master smtpd pickup cleanup qmgr local bounce postdrop sendmail \
 	postmap postalias newaliases pop3d imapd authd postfix postconf postqueue postsuper smtp \
-	postmulti
+	postmulti postcat
 PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(p)/main.go),$(p)))
 
 # Where they go (Debian layout: scripts/install.sh).
-COMMANDS    := $(filter sendmail postfix postmap postalias postconf postqueue postsuper postdrop postmulti,$(PROGRAMS))
+COMMANDS    := $(filter sendmail postfix postmap postalias postconf postqueue postsuper postdrop postmulti postcat,$(PROGRAMS))
 DAEMONS     := $(filter-out $(COMMANDS) newaliases,$(PROGRAMS))
 
 .PHONY: all build test vet run bench install uninstall clean

@@ -5,7 +5,7 @@
 //
 // As root, with no DESTDIR, on a Debian machine:
 //
-//	/usr/sbin/{sendmail,postfix,postmap,postalias,postconf,postsuper,postmulti}  root 0755
+//	/usr/sbin/{sendmail,postfix,postmap,postalias,postconf,postsuper,postmulti,postcat}  root 0755
 //	/usr/sbin/{postdrop,postqueue}                  root:postdrop 2755
 //	/usr/bin/newaliases, /usr/bin/mailq, /usr/lib/sendmail   links to sendmail
 //	/usr/lib/postfix/sbin/{master,smtpd,...}        the daemons, root 0755

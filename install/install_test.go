@@ -33,6 +33,7 @@ var tree = []file{
 	{"/usr/sbin/postconf", 0755, "root:root"},
 	{"/usr/sbin/postsuper", 0755, "root:root"},
 	{"/usr/sbin/postmulti", 0755, "root:root"},
+	{"/usr/sbin/postcat", 0755, "root:root"},
 	{"/usr/sbin/postdrop", 0755 | fs.ModeSetgid, "root:postdrop"},
 	{"/usr/sbin/postqueue", 0755 | fs.ModeSetgid, "root:postdrop"},
 	{"/usr/bin/newaliases", fs.ModeSymlink, ""},
