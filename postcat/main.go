@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/header"
 	"postern/pkg/queue"
 )
 
@@ -254,28 +255,6 @@ func atol(s string) int64 {
 	return n
 }
 
-// isHeader tells whether a content line starts a header: a name of printable ASCII
-// characters, optional blanks, then ':' (Postfix's is_header).
-func isHeader(line []byte) bool {
-	name, blanks := false, false
-	for _, c := range line {
-		switch {
-		case c == ':':
-			return name
-		case c == ' ' || c == '\t':
-			if !name {
-				return false
-			}
-			blanks = true
-		case c < 0x21 || c > 0x7e || blanks:
-			return false
-		default:
-			name = true
-		}
-	}
-	return false
-}
-
 // cat prints one queue file as Postfix's postcat does: envelope records as "name: value",
 // the message content as text, with "*** ... ***" markers between the sections.
 func (p *postcat) cat(r io.Reader, name string) {
@@ -332,7 +311,7 @@ func (p *postcat) cat(r io.Reader, name string) {
 		switch {
 		case text:
 			if state == stateHeader && flags&(printHeader|printBody) != 0 && prev != queue.RecCont &&
-				!(isHeader(data) || len(data) > 0 && (data[0] == ' ' || data[0] == '\t')) {
+				!(header.FieldName(data) > 0 || len(data) > 0 && (data[0] == ' ' || data[0] == '\t')) {
 				state = stateBody
 				doPrint = flags&printBody != 0
 				if !doPrint && flags&printEnv == 0 {

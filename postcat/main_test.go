@@ -151,14 +151,3 @@ func TestErrors(t *testing.T) {
 		t.Errorf("file: %d %q", st, out)
 	}
 }
-
-func TestIsHeader(t *testing.T) {
-	for line, want := range map[string]bool{
-		"Subject: x": true, "Subject : x": true, "X-A:": true, ": x": false, " Subject: x": false,
-		"Sub ject: x": false, "Body text": false, "": false, "Sübject: x": false, "a\x01: x": false,
-	} {
-		if got := isHeader([]byte(line)); got != want {
-			t.Errorf("isHeader(%q) = %v", line, got)
-		}
-	}
-}
