@@ -50,7 +50,9 @@ bench: build
 # Postfix's, creates the postfix user and postdrop group and the queue with
 # Postfix's owners and modes, writes /etc/postfix/main.cf and master.cf only
 # when absent (adding the auth, pop3 and imap services to an existing
-# master.cf), and installs postern.service and /etc/init.d/postfix. What it
+# master.cf), installs postern.service and /etc/init.d/postfix, and rebuilds
+# the hash:/btree: tables the configuration names from their sources (Postfix's
+# Berkeley DB files are kept for uninstall to put back). What it
 # did is recorded in /var/lib/postern/manifest; make uninstall undoes exactly
 # that (see scripts/install.sh and scripts/uninstall.sh).
 #

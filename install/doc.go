@@ -19,13 +19,23 @@
 //	    lacks them
 //	/usr/share/postern/{main,master}.cf.dist        the shipped copies
 //	/etc/systemd/system/postern.service, /etc/init.d/postfix
-//	/etc/aliases.db                                 rebuilt with newaliases
-//	    when /etc/aliases exists (a Berkeley DB one is saved first)
+//	FILE.db of every hash: and btree: table         rebuilt in Postern's format
+//	    named in main.cf or a master.cf -o option    (below)
 //
 // and creates the postfix user and the postdrop group when missing. A file
 // that was already there and is not Postern's is moved to
 // /var/lib/postern/saved first. Everything done is listed in
 // /var/lib/postern/manifest.
+//
+// Lookup tables: Postfix's FILE.db files are Berkeley DB, which Postern
+// does not read. Every hash:/btree: table named in main.cf (alias_maps and
+// alias_database even when left at their defaults) or in a master.cf -o
+// option, found in the values Postern's postconf -n -x / -P -x prints, is
+// migrated: a Berkeley DB FILE.db whose source FILE exists is saved and
+// rebuilt with Postern's postmap (postalias for the alias tables), one
+// "make install: migrated FILE.db: ..." line each; a missing FILE.db is
+// built ("built FILE.db ..."); a Berkeley DB file without its source is left
+// alone with a warning (postfix check reports it and how to fix it).
 //
 // With DESTDIR=/scratch/root the same tree is made under that directory by
 // any user: no user or group is created, and owners are set only when
@@ -35,7 +45,10 @@
 // # What make uninstall does
 //
 // It reads the manifest backwards: installed files and links are removed,
-// saved files put back, lines added to master.cf taken out, and the
+// saved files put back (Postfix's Berkeley DB tables byte for byte, one
+// "restored the previous FILE.db" line each), tables install built where
+// there were none removed and rebuilt with Postfix's postmap/postalias once
+// those are back, lines added to master.cf taken out, and the
 // configuration files install wrote removed unless they were changed since
 // (make uninstall PURGE=1 removes those too). Directories install made are
 // removed when empty, after the sockets and pid file master leaves in the
@@ -50,5 +63,7 @@
 // uninstall leaves the root as it was. TestInstallRoot runs only as root
 // with CI=true: a real install, postfix start, the howto's first telnet
 // session on port 25, postfix stop, make uninstall, and a comparison of
-// the system's Postfix paths before and after.
+// the system's Postfix paths before and after. TestInstallMigratesTables
+// installs over Berkeley DB tables made with db_load (Debian's db-util) and
+// checks the migration, lookups, and the byte-for-byte restore.
 package install

@@ -443,3 +443,130 @@ func TestInstallRoot(t *testing.T) {
 	}
 	diffListings(t, before, listing(t, systemPaths...))
 }
+
+// bdb writes path in Berkeley DB format (type hash or btree) with db_load,
+// as Postfix's postmap does: keys and values end in a NUL byte.
+func bdb(t *testing.T, path, typ string, kv ...string) []byte {
+	t.Helper()
+	load, err := exec.LookPath("db_load")
+	if err != nil {
+		if load, err = exec.LookPath("db5.3_load"); err != nil {
+			t.Skip("no db_load (Debian's db-util) to make Berkeley DB files")
+		}
+	}
+	var in strings.Builder
+	for _, s := range kv {
+		in.WriteString(strings.ReplaceAll(s, `\`, `\\`) + `\00` + "\n")
+	}
+	cmd := exec.Command(load, "-T", "-t", typ, path)
+	cmd.Stdin = strings.NewReader(in.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("db_load %s: %v\n%s", path, err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestInstallMigratesTables installs over a Postfix configuration whose
+// hash: and btree: tables (named in main.cf, in a restriction and in a
+// master.cf -o option) are Berkeley DB files: each is rebuilt in Postern's
+// format from its source and answers postmap -q/postalias -q; a table
+// without a .db is built; a Berkeley DB file without a source is left
+// alone and named. Uninstall puts every Postfix file back byte for byte
+// and removes what Postern built.
+func TestInstallMigratesTables(t *testing.T) {
+	dest := t.TempDir()
+	texts := map[string]string{
+		"/etc/postfix/main.cf": "alias_maps = hash:/etc/aliases\n" +
+			"alias_database = hash:/etc/aliases\n" +
+			"virtual_alias_domains = example.com\n" +
+			"virtual_alias_maps = hash:$config_directory/virtual\n" +
+			"transport_maps = btree:/etc/postfix/transport\n" +
+			"canonical_maps = hash:/etc/postfix/canonical\n" +
+			"smtpd_recipient_restrictions = check_recipient_access hash:/etc/postfix/access,\n" +
+			"    permit_mynetworks, reject_unauth_destination\n",
+		"/etc/postfix/master.cf": "smtp      inet  n       -       y       -       -       smtpd\n" +
+			"submission inet n       -       y       -       -       smtpd\n" +
+			"  -o smtpd_sender_login_maps=hash:/etc/postfix/sender_login\n",
+		"/etc/aliases":              "postmaster: root\nteam: alice, bob\n",
+		"/etc/postfix/virtual":      "info@example.com alice\n",
+		"/etc/postfix/transport":    "example.net smtp:[relay.example.net]\n",
+		"/etc/postfix/access":       "spam@example.org REJECT\n",
+		"/etc/postfix/sender_login": "alice@example.com alice\n",
+	}
+	for p, s := range texts {
+		os.MkdirAll(filepath.Dir(dest+p), 0755)
+		if err := os.WriteFile(dest+p, []byte(s), 0644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Postfix's files: what uninstall must put back byte for byte.
+	postfixDB := map[string][]byte{
+		"/etc/aliases.db":           bdb(t, dest+"/etc/aliases.db", "hash", "postmaster", "root", "team", "alice,bob", "@", "@"),
+		"/etc/postfix/virtual.db":   bdb(t, dest+"/etc/postfix/virtual.db", "hash", "info@example.com", "alice"),
+		"/etc/postfix/transport.db": bdb(t, dest+"/etc/postfix/transport.db", "btree", "example.net", "smtp:[relay.example.net]"),
+		"/etc/postfix/access.db":    bdb(t, dest+"/etc/postfix/access.db", "hash", "spam@example.org", "REJECT"),
+		"/etc/postfix/canonical.db": bdb(t, dest+"/etc/postfix/canonical.db", "hash", "old@example.com", "new@example.com"),
+	}
+	before := listing(t, dest)
+
+	out := mk(t, "install", "DESTDIR="+dest)
+	for _, db := range []string{"/etc/aliases.db", "/etc/postfix/virtual.db", "/etc/postfix/transport.db", "/etc/postfix/access.db"} {
+		if !strings.Contains(out, "make install: migrated "+db+": rebuilt from "+strings.TrimSuffix(db, ".db")+" with Postern's ") {
+			t.Errorf("no migration line for %s in:\n%s", db, out)
+		}
+		if b, _ := os.ReadFile(dest + "/var/lib/postern/saved" + db); string(b) != string(postfixDB[db]) {
+			t.Errorf("Postfix's %s not saved as it was", db)
+		}
+	}
+	if !strings.Contains(out, "make install: built /etc/postfix/sender_login.db from /etc/postfix/sender_login") {
+		t.Errorf("sender_login.db not built:\n%s", out)
+	}
+	if !strings.Contains(out, "make install: warning: /etc/postfix/canonical.db is Postfix's (Berkeley DB) and its source /etc/postfix/canonical is missing") {
+		t.Errorf("orphan canonical.db not named:\n%s", out)
+	}
+	if b, _ := os.ReadFile(dest + "/etc/postfix/canonical.db"); string(b) != string(postfixDB["/etc/postfix/canonical.db"]) {
+		t.Error("canonical.db (no source) was changed")
+	}
+	for _, q := range []struct{ cmd, key, table, want string }{
+		{"postalias", "team", "hash:" + dest + "/etc/aliases", "alice, bob"},
+		{"postmap", "info@example.com", "hash:" + dest + "/etc/postfix/virtual", "alice"},
+		{"postmap", "example.net", "btree:" + dest + "/etc/postfix/transport", "smtp:[relay.example.net]"},
+		{"postmap", "spam@example.org", "hash:" + dest + "/etc/postfix/access", "REJECT"},
+		{"postmap", "alice@example.com", "hash:" + dest + "/etc/postfix/sender_login", "alice"},
+	} {
+		got, err := exec.Command(filepath.Join(root(t), "bin", q.cmd), "-c", dest+"/etc/postfix", "-q", q.key, q.table).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(got)) != q.want {
+			t.Errorf("%s -q %s %s: %q %v, want %q", q.cmd, q.key, q.table, got, err, q.want)
+		}
+	}
+	m := manifest(t, dest+"/var/lib/postern/manifest")
+	mk(t, "install", "DESTDIR="+dest)
+	if m2 := manifest(t, dest+"/var/lib/postern/manifest"); len(m2) != len(m) {
+		t.Errorf("second install: manifest has %d lines, had %d", len(m2), len(m))
+	}
+
+	out = mk(t, "uninstall", "DESTDIR="+dest)
+	for db := range postfixDB {
+		if db == "/etc/postfix/canonical.db" {
+			continue
+		}
+		if !strings.Contains(out, "make uninstall: restored the previous "+db+"\n") {
+			t.Errorf("no restore line for %s in:\n%s", db, out)
+		}
+	}
+	diffListings(t, before, listing(t, dest))
+	for p, b := range postfixDB {
+		if got, _ := os.ReadFile(dest + p); string(got) != string(b) {
+			t.Errorf("%s after uninstall differs from Postfix's", p)
+		}
+	}
+	for p, s := range texts {
+		if got, _ := os.ReadFile(dest + p); string(got) != s {
+			t.Errorf("%s after uninstall: %q, want %q", p, got, s)
+		}
+	}
+}

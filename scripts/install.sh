@@ -25,6 +25,10 @@
 #   s PATH          the previous PATH was saved under /var/lib/postern/saved
 #   a PATH          lines appended to an existing master.cf (they are kept in
 #                   /var/lib/postern/master.cf.added)
+#   t PATH CMD MAP  lookup table PATH (FILE.db) built by Postern's CMD
+#                   (postmap or postalias) from MAP (type:source) where there
+#                   was none: uninstall removes it and runs Postfix's CMD MAP
+#                   when that is back (a replaced Postfix FILE.db is an "s")
 #   u NAME, g NAME  user or group created (uninstall keeps them)
 set -eu
 umask 022
@@ -65,7 +69,7 @@ finish() {
 	if [ -d "$D$STATE" ]; then
 		cp "$TMP" "$D$STATE/manifest" && chmod 0600 "$D$STATE/manifest"
 	fi
-	rm -f "$TMP"
+	rm -f "$TMP" "$TMP.tables" "$TMP.new"
 	[ $rc = 0 ] || echo "make install: failed; what was done is in $D$STATE/manifest" >&2
 	exit $rc
 }
@@ -238,17 +242,79 @@ done
 put "$SRC/init/postern.service" "$UNIT_DIR/postern.service" 0644
 put "$SRC/init/postfix.init" /etc/init.d/postfix 0755
 
-# The alias database, which Debian's postinst builds with newaliases. An
-# existing aliases.db made by Postfix is Berkeley DB, which Postern refuses,
-# so it is saved (uninstall puts it back) and rebuilt in Postern's format.
-if [ -z "$D" ] && [ -f /etc/aliases ] && [ -x "$COMMAND_DIR/sendmail" ] && ! ours /etc/aliases.db; then
-	save /etc/aliases.db
-	if "$COMMAND_DIR/sendmail" -bi; then
-		[ -e /etc/aliases.db ] && record f /etc/aliases.db
-	else
-		say "warning: newaliases failed; run it by hand"
+# Lookup tables. Postfix's hash: and btree: files (FILE.db) are Berkeley DB,
+# which Postern does not read: every such table named in main.cf or in a
+# master.cf -o option (values expanded by Postern's own postconf) is rebuilt
+# from its source file with Postern's postmap, or postalias for alias_maps and
+# alias_database, after the Postfix file is saved for uninstall to put back
+# byte for byte. A table that had no FILE.db yet is built too ("t" in the
+# manifest: uninstall removes it and rebuilds it with the restored Postfix
+# postmap). A Berkeley DB file without its source is left alone and named;
+# postfix check reports it.
+
+# is_bdb FILE: a Berkeley DB magic number (hash 0x00061561, btree 0x00053162)
+# at offset 12 (DB 2.x and later) or 0 (DB 1.85), in either byte order, as
+# pkg/table's isBerkeleyDB checks.
+is_bdb() {
+	h=$(od -An -tx1 -N16 "$1" 2>/dev/null | tr -d ' \n')
+	for m in 00061561 61150600 00053162 62310500; do
+		case $h in "$m"* | ????????????????????????"$m"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# tables: "COMMAND TYPE PATH" for each hash:/btree: table named in the
+# configuration, PATH without $D; COMMAND is postalias for alias tables.
+tables() {
+	{
+		"$BIN/postconf" -c "$D$CONFIG_DIR" -n -x
+		"$BIN/postconf" -c "$D$CONFIG_DIR" -x alias_maps alias_database
+		"$BIN/postconf" -c "$D$CONFIG_DIR" -P -x
+	} 2>/dev/null | awk -v D="$D" '
+		{
+			name = $1; sub(/.*\//, "", name)
+			cmd = (name == "alias_maps" || name == "alias_database") ? "postalias" : "postmap"
+			v = $0; sub(/^[^=]*= ?/, "", v)
+			while (match(v, /(hash|btree):\/[^ \t,{}]+/)) {
+				t = substr(v, RSTART, RLENGTH); v = substr(v, RSTART + RLENGTH)
+				typ = t; sub(/:.*/, "", typ); sub(/^[a-z]+:/, "", t)
+				if (D != "" && index(t, D "/") == 1) t = substr(t, length(D) + 1)
+				if (!seen[t]++) print cmd, typ, t
+			}
+		}'
+}
+
+tables >"$TMP.tables" || true
+while read -r cmd typ t; do
+	db="$t.db"
+	ours "$db" && continue
+	recorded t "$db" && continue
+	if [ -e "$D$db" ] && ! is_bdb "$D$db"; then
+		continue # Postern's already (made by its postmap), or not a file Postfix made
 	fi
-fi
+	if [ ! -f "$D$t" ]; then
+		[ -e "$D$db" ] && say "warning: $db is Postfix's (Berkeley DB) and its source $t is missing: not migrated; postfix check tells what to do"
+		continue
+	fi
+	if [ -e "$D$db" ]; then
+		save "$db"
+		if "$BIN/$cmd" -c "$D$CONFIG_DIR" "$typ:$D$t"; then
+			record f "$db"
+			say "migrated $db: rebuilt from $t with Postern's $cmd (Postfix's file saved in $STATE/saved$db)"
+		else
+			# Without a table Postern would defer every lookup: put Postfix's back.
+			mv "$D$STATE/saved$db" "$D$db"
+			awk -v p="$db" '!($1 == "s" && $2 == p)' "$TMP" >"$TMP.new" && mv "$TMP.new" "$TMP"
+			say "warning: $cmd $t failed; $db left as Postfix made it (postfix check reports it)"
+		fi
+	elif "$BIN/$cmd" -c "$D$CONFIG_DIR" "$typ:$D$t"; then
+		record t "$db" "$cmd" "$typ:$t"
+		say "built $db from $t with Postern's $cmd (there was none)"
+	else
+		say "warning: $cmd $t failed"
+	fi
+done <"$TMP.tables"
+rm -f "$TMP.tables"
 
 if [ -z "$D" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload || true

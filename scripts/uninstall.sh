@@ -6,7 +6,10 @@
 # wrote because there were none, unless they were changed since (then they
 # are kept and named; PURGE=1 removes them anyway); the lines added to an
 # existing master.cf; directories created, when empty. Files that were
-# there before install (saved under /var/lib/postern/saved) are put back.
+# there before install (saved under /var/lib/postern/saved) are put back:
+# Postfix's Berkeley DB tables that install migrated among them, byte for
+# byte; a table install built where there was none is removed and rebuilt
+# with Postfix's postmap or postalias when Postfix is back.
 # Sockets and the pid file master leaves in the queue, and master.lock, are
 # removed; queued mail is not, so a queue directory that holds mail stays
 # and is named. The postfix user and postdrop group stay (files may still
@@ -29,8 +32,9 @@ if [ -z "$D" ] && [ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/nul
 fi
 
 list=$(mktemp)
+tables=$(mktemp)
 tac "$M" >"$list"
-trap 'rm -f "$list"' EXIT
+trap 'rm -f "$list" "$tables"' EXIT
 
 # Runtime leftovers of a Postern-created queue: sockets, the pid file.
 if awk '$1 == "d" && $2 == "/var/spool/postfix" { f = 1 } END { exit !f }' "$list"; then
@@ -47,6 +51,12 @@ fi
 while read -r type path sum; do
 	case $type in
 	f | l) rm -f "$D$path" ;;
+	t)
+		# A table Postern built where there was none: Postfix's own
+		# command rebuilds it below, once that is back.
+		rm -f "$D$path"
+		echo "$sum" >>"$tables"
+		;;
 	c)
 		if [ ! -e "$D$path" ]; then
 			:
@@ -80,6 +90,17 @@ while read -r type path sum; do
 	g) say "keeping group $path (groupdel $path removes it)" ;;
 	esac
 done <"$list"
+
+# Lookup tables install built where there were none ("t CMD TYPE:FILE"):
+# rebuilt in Postfix's format with Postfix's postmap or postalias, now back.
+while read -r cmd map; do
+	src=${map#*:}
+	if [ -z "$D" ] && [ -x "/usr/sbin/$cmd" ] && [ -f "$src" ] && "/usr/sbin/$cmd" "$map"; then
+		say "rebuilt $src.db with Postfix's $cmd"
+	else
+		say "removed $src.db (Postern's); Postfix needs \"$cmd $map\""
+	fi
+done <"$tables"
 
 # The state itself, then the directories install created, deepest first.
 rm -f "$M" "$D$STATE/master.cf.added"
