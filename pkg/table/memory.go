@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"postern/pkg/passwd"
@@ -43,17 +42,17 @@ func (t *mapTable) Walk(fn func(key, value string) error) error {
 }
 
 // fileTable is a table loaded into memory from a text file (texthash:, regexp:, cidr:). It
-// reloads the file when it changes, checked at most once per CheckInterval; if the new version
-// cannot be loaded it keeps answering from the old one.
+// reloads the file when it changes, checked with a stat on every lookup as DB does; if the new
+// version cannot be loaded it keeps answering from the old one.
 type fileTable struct {
-	path      string
-	load      func() (Table, error)
-	warnf     func(string, ...any)
-	now       func() time.Time
-	mu        sync.RWMutex
-	cur       Table
-	id        fileID
-	lastCheck atomic.Int64
+	path   string
+	load   func() (Table, error)
+	warnf  func(string, ...any)
+	now    func() time.Time
+	mu     sync.RWMutex
+	cur    Table
+	id     fileID     // the version last loaded or tried
+	reload sync.Mutex // one reload at a time
 }
 
 func newFileTable(path string, o *Options, load func() (Table, error)) (Table, error) {
@@ -66,27 +65,36 @@ func newFileTable(path string, o *Options, load func() (Table, error)) (Table, e
 		return nil, err
 	}
 	ft := &fileTable{path: path, load: load, warnf: o.warnf, now: o.now(), cur: t, id: idOf(fi)}
-	ft.lastCheck.Store(ft.now().UnixNano())
 	return ft, nil
 }
 
 func (ft *fileTable) refresh() Table {
-	now := ft.now().UnixNano()
-	last := ft.lastCheck.Load()
-	if now-last >= int64(CheckInterval) && ft.lastCheck.CompareAndSwap(last, now) {
-		if fi, err := os.Stat(ft.path); err == nil && idOf(fi) != ft.id {
-			if t, err := ft.load(); err == nil {
-				ft.mu.Lock()
-				ft.cur, ft.id = t, idOf(fi)
-				ft.mu.Unlock()
-			} else {
-				ft.warnf("%s: reload failed, keeping the previous version: %v", ft.path, err)
-			}
-		}
-	}
 	ft.mu.RLock()
-	defer ft.mu.RUnlock()
-	return ft.cur
+	cur, have := ft.cur, ft.id
+	ft.mu.RUnlock()
+	id, err := statID(ft.path)
+	if err != nil || id == have {
+		return cur
+	}
+	ft.reload.Lock()
+	defer ft.reload.Unlock()
+	ft.mu.RLock()
+	cur, have = ft.cur, ft.id
+	ft.mu.RUnlock()
+	if id == have {
+		return cur
+	}
+	t, err := ft.load()
+	ft.mu.Lock()
+	if err == nil {
+		ft.cur = t
+	} else {
+		ft.warnf("%s: reload failed, keeping the previous version: %v", ft.path, err)
+	}
+	ft.id = id
+	cur = ft.cur
+	ft.mu.Unlock()
+	return cur
 }
 
 func (ft *fileTable) Lookup(key string) (string, bool, error) { return ft.refresh().Lookup(key) }
