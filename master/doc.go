@@ -29,8 +29,17 @@
 // inet_interfaces (all, loopback-only, or a list). unix services listen on
 // $queue_directory/private/NAME, or public/NAME for private = n, mode 0666.
 // unix-dgram, fifo and pass services are skipped with a warning, and so is a
-// service whose program does not exist in daemon_directory. chroot = y is
-// accepted and ignored.
+// service whose program does not exist in daemon_directory, or is a Postfix
+// daemon that Postern does not implement (Postfix's own file, left in
+// daemon_directory, cannot work under this master). Services of the Postfix
+// daemons whose work Postern's programs do themselves (trivial-rewrite,
+// tlsmgr, anvil, scache, proxymap, and the error service) are skipped
+// silently: see config.Service.Program. chroot = y is accepted and ignored.
+//
+// At start and at each reload master logs one warning per parameter set in
+// main.cf or with -o in master.cf that Postern does not implement, per smtpd
+// restriction it does not implement and per table type it does not support
+// (config.UnimplementedSettings; postfix check shows the same).
 //
 // A child that exits with a non-zero status or is killed by a signal is
 // logged and replaced. When it exited non-zero less than one second after
@@ -85,7 +94,12 @@
 // "warning: process PATH pid N exit status S",
 // "warning: process PATH pid N killed by signal S",
 // "warning: PATH: bad command startup -- throttling",
-// "warning: master.cf line N: service NAME: program PATH not found -- skipped",
+// "warning: DIR/master.cf line N: service NAME: program PATH not found -- skipped",
+// "warning: DIR/master.cf line N: service NAME: program PATH is Postfix's: Postern
+// does not implement PROGRAM -- skipped",
+// "warning: DIR/main.cf: parameter NAME is not implemented by Postern and is ignored",
+// "warning: DIR/master.cf: service NAME: parameter NAME is not implemented by Postern
+// and is ignored",
 // "fatal: the Postfix mail system is already running".
 //
 // # Configuration parameters

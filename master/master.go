@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -90,12 +89,11 @@ func (m *master) plan(cfg *config.Config) ([]*service, error) {
 			m.warnOnce(c.Key()+" type", "master.cf line %d: service %s type %s is not supported -- skipped", c.Line, c.Name, c.Type)
 			continue
 		}
-		path := c.Command
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(daemonDir, path)
-		}
-		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0111 == 0 {
-			m.logger().Warn("master.cf line %d: service %s: program %s not found -- skipped", c.Line, c.Name, path)
+		path, st := c.Program(daemonDir)
+		if st != config.ProgramRun {
+			if w := config.ProgramWarning(m.configDir, c, path, st); w != "" {
+				m.logger().Warn("%s", w)
+			}
 			continue
 		}
 		if c.Chroot {
@@ -111,6 +109,9 @@ func (m *master) plan(cfg *config.Config) ([]*service, error) {
 			s.wakeup = time.Duration(c.Wakeup) * time.Second
 		}
 		out = append(out, s)
+	}
+	for _, w := range config.UnimplementedSettings(cfg, confs) {
+		m.logger().Warn("%s", w)
 	}
 	return out, nil
 }

@@ -196,7 +196,7 @@ const baseMasterCf = `# test services
 127.0.0.1:PORT inet n n n - - echod
 echo      unix  n - - - 0 echod -o echod_greeting=hi
 bad       unix  n - n - - echod fail
-tlsmgr    unix  - - y 1000? 1 tlsmgr
+verify    unix  - - y - 1 verify
 postlog   unix-dgram n - n - 1 postlogd
 `
 
@@ -206,7 +206,7 @@ func TestMasterLifecycle(t *testing.T) {
 	mpid := in.master.Process.Pid
 
 	// A master.cf line naming a missing program is skipped, not fatal.
-	in.waitLog(fmt.Sprintf("warning: master.cf line 5: service tlsmgr: program %s/tlsmgr not found -- skipped", binDir), time.Second)
+	in.waitLog(fmt.Sprintf("warning: %s/master.cf line 5: service verify: program %s/verify not found -- skipped", in.dir, binDir), time.Second)
 
 	// Spawned on demand; served.
 	g := in.greet("tcp", in.inet())

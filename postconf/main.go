@@ -331,28 +331,6 @@ func (o *options) show() {
 	}
 }
 
-// perTransportSuffixes are the parameter name suffixes that Postfix accepts after a transport
-// name (transport_destination_concurrency_limit and friends).
-var perTransportSuffixes = []string{
-	"_destination_concurrency_failed_cohort_limit",
-	"_destination_concurrency_positive_feedback",
-	"_destination_concurrency_negative_feedback",
-	"_initial_destination_concurrency",
-	"_destination_concurrency_limit",
-	"_destination_recipient_limit",
-	"_destination_rate_delay",
-	"_transport_rate_delay",
-	"_time_limit",
-	"_delivery_slot_cost",
-	"_delivery_slot_loan",
-	"_delivery_slot_discount",
-	"_minimum_delivery_slots",
-	"_recipient_limit",
-	"_extra_recipient_limit",
-	"_recipient_refill_limit",
-	"_recipient_refill_delay",
-}
-
 func (o *options) masterServices(c *config.Config) []config.Service {
 	s, err := config.LoadMaster(o.dir, c)
 	if err != nil {
@@ -409,7 +387,7 @@ func unusedParams(c *config.Config, services []config.Service) []string {
 }
 
 func hasPerTransportSuffix(n string) bool {
-	for _, s := range perTransportSuffixes {
+	for _, s := range config.PerTransportSuffixes {
 		if strings.HasSuffix(n, s) && len(n) > len(s) {
 			return true
 		}

@@ -29,6 +29,9 @@ func TestCheckWarn(t *testing.T) {
 		"\nmeta_directory = " + dir + "/etc\nshlib_directory = no\nmaillog_file = " + dir + "/log\n"
 	os.MkdirAll(dir+"/etc", 0755)
 	os.MkdirAll(dir+"/bin", 0755)
+	if exe, err := os.ReadFile(bin); err == nil { // a Postern program for master.cf's smtpd
+		os.WriteFile(dir+"/bin/smtpd", exe, 0755)
+	}
 	os.WriteFile(dir+"/etc/main.cf", []byte(cf), 0644)
 	os.WriteFile(dir+"/etc/master.cf", []byte("smtp inet n - y - - smtpd\n"), 0644)
 	os.MkdirAll(cmd, 0755)

@@ -30,6 +30,7 @@ var commands = map[string]func(*script) int{
 
 func (s *script) run(cmd string, args []string) int {
 	if f, ok := commands[cmd]; ok {
+		s.cmd = cmd
 		return f(s)
 	}
 	s.fatal("unknown command: '%s'. %s", cmd, usage)
@@ -120,6 +121,7 @@ func (s *script) abort() int {
 }
 
 func (s *script) reload() int {
+	s.unimplemented(false)
 	s.signalMaster("refreshing", syscall.SIGHUP)
 	return 0
 }

@@ -37,7 +37,18 @@
 //	           "/usr/lib/sendmail and /usr/sbin/sendmail differ". Paths are
 //	           spelled as find(1) prints them there ("/var/lib/postfix/.").
 //	           The program files are not checked for a secondary instance
-//	           (one in multi_instance_directories).
+//	           (one in multi_instance_directories). Then, as root or not,
+//	           one warning per thing main.cf or master.cf asks for that
+//	           Postern does not do (config.Unimplemented): "DIR/main.cf:
+//	           parameter NAME is not implemented by Postern and is ignored"
+//	           (and "DIR/master.cf: service S: parameter ..." for -o), unless
+//	           the value gives Postfix's result anyway (empty, the default);
+//	           "DIR/main.cf: LIST: restriction R is not implemented by Postern:
+//	           recipients that reach it get 451 4.3.5 Server configuration
+//	           error" (or "is unknown"); "DIR/main.cf: PARAM: table type T is
+//	           not supported by Postern: T:NAME is skipped"; and master's
+//	           warning for each master.cf service whose program it does not
+//	           run. start and reload show these too (master logs them).
 //	flush      Write the trigger "FADI" (flush dead sites, scan all,
 //	           deferred, incoming) to $queue_directory/public/qmgr.
 //	set-permissions  Give the queue directories their owners and modes, and

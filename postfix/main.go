@@ -16,6 +16,7 @@ const usage = "Usage: postfix start (or stop, reload, abort, flush, check, statu
 // script is one postfix(1) invocation: configuration and log.
 type script struct {
 	dir       string
+	cmd       string // the command being run
 	cfg       *config.Config
 	log       *maillog.Logger
 	logStderr bool // the log already goes to standard error

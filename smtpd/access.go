@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"postern/pkg/addr"
+	"postern/pkg/config"
 )
 
 // netList is a parsed address-pattern list such as mynetworks: CIDR blocks, bare addresses,
@@ -257,10 +258,7 @@ type rcptCheck struct {
 
 // restriction lists evaluated at RCPT (smtpd_delay_reject = yes): client, helo, sender,
 // relay, recipient, in that order; a permit ends only its own list.
-var rcptLists = []string{
-	"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
-	"smtpd_relay_restrictions", "smtpd_recipient_restrictions",
-}
+var rcptLists = config.SMTPDRestrictionLists
 
 // workingRejects are the restrictions of which relay or recipient restrictions need one.
 var workingRejects = map[string]bool{

@@ -92,6 +92,28 @@ func Fixed(typ string) bool {
 	return false
 }
 
+// Supported reports whether Open knows table type typ.
+func Supported(typ string) bool {
+	switch typ {
+	case "hash", "btree", "texthash", "inline", "static", "regexp", "pcre", "cidr", "unix":
+		return true
+	}
+	return false
+}
+
+// PostfixType reports whether typ is one of Postfix 3.7's table types (postconf -m and the
+// dynamically loaded ones), supported here or not.
+func PostfixType(typ string) bool {
+	switch typ {
+	case "btree", "cdb", "cidr", "dbm", "environ", "fail", "hash", "inline", "internal", "ldap",
+		"lmdb", "memcache", "mysql", "nis", "nisplus", "netinfo", "pcre", "pgsql", "pipemap",
+		"proxy", "randmap", "regexp", "sdbm", "socketmap", "sqlite", "static", "tcp", "texthash",
+		"unionmap", "unix":
+		return true
+	}
+	return false
+}
+
 // Indexed reports whether typ is built into FILE.db by postmap/postalias.
 func Indexed(typ string) bool { return typ == "hash" || typ == "btree" }
 

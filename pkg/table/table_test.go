@@ -1,6 +1,7 @@
 package table
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -219,5 +220,28 @@ func TestOpenListOrderAndSpecs(t *testing.T) {
 	}
 	if typ, name, _ := SplitSpec("/etc/aliases", "hash"); typ != "hash" || name != "/etc/aliases" {
 		t.Fatal(typ, name)
+	}
+}
+
+// TestSupported: Open refuses with ErrUnsupported exactly the Postfix types Supported says it
+// lacks, so that postfix check's warnings about table types tell the truth.
+func TestSupported(t *testing.T) {
+	for _, typ := range []string{"btree", "cdb", "cidr", "dbm", "environ", "fail", "hash", "inline", "internal", "ldap",
+		"lmdb", "memcache", "mysql", "nis", "nisplus", "netinfo", "pcre", "pgsql", "pipemap", "randmap", "regexp",
+		"sdbm", "socketmap", "sqlite", "static", "tcp", "texthash", "unionmap", "unix"} {
+		if !PostfixType(typ) {
+			t.Errorf("PostfixType(%q) = false", typ)
+		}
+		name := "/nonexistent/x"
+		if typ == "unix" {
+			name = "passwd.byname"
+		}
+		_, err := Open(typ+":"+name, &Options{})
+		if unsupported := errors.Is(err, ErrUnsupported); unsupported == Supported(typ) {
+			t.Errorf("%s: Open error %v, Supported %v", typ, err, Supported(typ))
+		}
+	}
+	if PostfixType("smtp") || Supported("smtp") {
+		t.Error("smtp is no table type")
 	}
 }
