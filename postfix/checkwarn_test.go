@@ -42,12 +42,19 @@ func TestCheckWarn(t *testing.T) {
 		out, _ := exec.Command(bin, append([]string{"-c", dir + "/etc"}, args...)...).CombinedOutput()
 		return string(out)
 	}
+	// A link to a root file elsewhere, as Debian's makedefs.out, is fine:
+	// its own 0777 mode is not the file's.
+	os.WriteFile(dir+"/makedefs.out", []byte("x\n"), 0644)
+	os.Symlink(dir+"/makedefs.out", dir+"/etc/makedefs.out")
 	run("check") // creates the queue
 	run("set-permissions")
 	if out := run("check"); strings.Contains(out, "warning") {
 		t.Errorf("warnings for a correct instance:\n%s", out)
 	}
 
+	os.WriteFile(dir+"/writable", []byte("x\n"), 0666)
+	os.Chmod(dir+"/writable", 0666)
+	os.Symlink(dir+"/writable", dir+"/etc/writable")
 	os.Chown(q+"/incoming", 0, 0)
 	os.Chmod(data, 0770)
 	os.Chmod(cmd+"/postdrop", 0755)
@@ -56,6 +63,7 @@ func TestCheckWarn(t *testing.T) {
 	for _, w := range []string{
 		"warning: not owned by postfix: " + q + "/incoming",
 		"warning: group or other writable: " + data + "/.",
+		"warning: group or other writable: " + dir + "/etc/./writable",
 		"warning: not set-gid or not owner+group+world executable: " + cmd + "/postdrop",
 		"warning: not owned by group postdrop: " + cmd + "/postqueue",
 	} {
