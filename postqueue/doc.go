@@ -21,11 +21,14 @@
 //
 // # Security
 //
-// Postfix's postqueue is set-gid postdrop and asks the showq service for the listing.
-// Postern's reads the queue directories itself, so -p and -j need read access to them: run
-// them as root or as mail_owner (or make the queue directories group-readable by a group
-// the operators are in). Otherwise they fail with "Queue report unavailable". -f, -s and -i
-// only write a trigger to public/qmgr (-i also touches the queue file).
+// The queue directories are readable by mail_owner only. -p and -j therefore ask the showq(8)
+// service on public/showq for the report (reachable by group postdrop: postqueue is installed
+// set-gid postdrop) and format it here. When showq cannot be reached and postqueue runs as
+// root, it logs "warning: Mail system is down -- accessing queue directly" and reads the queue
+// itself, with the same output; anyone else gets "fatal: Queue report unavailable - mail
+// system is down" (exit 69), or "fatal: Connect to the Postfix showq service: Permission
+// denied" (exit 70) when the socket exists but may not be reached. -f, -s and -i only write a
+// trigger to public/qmgr (-i also touches the queue file).
 //
 // # Diagnostics
 //
@@ -37,10 +40,11 @@
 //	queue_directory (/var/spool/postfix)
 //	empty_address_recipient (MAILER-DAEMON)
 //	trigger_timeout (10s)
+//	showq_service_name (showq)
 //
 // The configuration directory is -c, else $MAIL_CONFIG, else /etc/postfix.
 //
 // # See also
 //
-// postsuper(1), sendmail(1), qmgr(8), postfix-behaviour.md §3.8.
+// showq(8), postsuper(1), sendmail(1), qmgr(8), postfix-behaviour.md §3.8.
 package main

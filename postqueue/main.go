@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"postern/pkg/config"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
+	"postern/pkg/mailq"
 	"postern/pkg/queue"
 )
 
@@ -70,18 +76,7 @@ func run(args []string) int {
 	q := queue.New(cfg.Get("queue_directory"))
 	switch mode {
 	case 'p', 'j':
-		msgs, err := scan(q, showqOrder)
-		if err != nil {
-			return fail(exUnavailable, "Queue report unavailable - %v", err)
-		}
-		if mode == 'p' {
-			err = writeListing(os.Stdout, msgs, cfg.Get("empty_address_recipient"))
-		} else {
-			err = writeJSON(os.Stdout, msgs)
-		}
-		if err != nil {
-			return fail(exSoftware, "write: %v", err)
-		}
+		return showQueue(cfg, q, mode == 'j')
 	case 'f', 's':
 		// Without a fast-flush service, -s site flushes everything: more than asked, never less.
 		if err := ipc.Trigger(q.Socket("public", "qmgr"), "FADI", triggerTimeout(cfg)); err != nil {
@@ -92,6 +87,75 @@ func run(args []string) int {
 	}
 	return 0
 }
+
+// showQueue prints the queue report (-p, or -j when asJSON) that the showq service streams
+// from public/showq. As Postfix's postqueue does, it reads the queue itself only when showq
+// cannot be reached and it runs as root; a user who may not reach the socket is told so
+// rather than that the mail system is down.
+func showQueue(cfg *config.Config, q *queue.Queue, asJSON bool) int {
+	out := bufio.NewWriter(os.Stdout)
+	var list *mailq.Listing
+	if !asJSON {
+		list = mailq.NewListing(out, cfg.Get("empty_address_recipient"))
+	}
+	print := func(m mailq.Message) error {
+		if asJSON {
+			return mailq.WriteJSON(out, m)
+		}
+		return list.Add(m)
+	}
+	name := cfg.Get("showq_service_name")
+	if name == "" {
+		name = "showq"
+	}
+	c, err := net.DialTimeout("unix", q.Socket("public", name), triggerTimeout(cfg))
+	switch {
+	case err == nil:
+		defer c.Close()
+		r := bufio.NewReaderSize(c, 64<<10)
+		for {
+			m, err := mailq.Receive(r)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				out.Flush()
+				return fail(exSoftware, "read from %s service: %v", name, err)
+			}
+			if err := print(m); err != nil {
+				return writeFailed(err)
+			}
+		}
+	case errors.Is(err, syscall.EACCES):
+		return fail(exSoftware, "Connect to the Postfix %s service: Permission denied", name)
+	case os.Geteuid() == 0:
+		warn(cfg, "Mail system is down -- accessing queue directly")
+		var werr error
+		err := mailq.Scan(q, func(m mailq.Message) error {
+			werr = print(m)
+			return werr
+		})
+		if werr != nil {
+			return writeFailed(werr)
+		}
+		if err != nil {
+			out.Flush()
+			return fail(exUnavailable, "Queue report unavailable - %v", err)
+		}
+	default:
+		return fail(exUnavailable, "Queue report unavailable - mail system is down")
+	}
+	if list != nil {
+		if err := list.Close(); err != nil {
+			return writeFailed(err)
+		}
+	} else if err := out.Flush(); err != nil {
+		return writeFailed(err)
+	}
+	return 0
+}
+
+func writeFailed(err error) int { return fail(exSoftware, "write error: %v", err) }
 
 func triggerTimeout(cfg *config.Config) time.Duration {
 	if d := cfg.Duration("trigger_timeout"); d > 0 {

@@ -156,6 +156,9 @@ func (l *Layout) MasterCFText() string {
 		line("relay          unix  -       -       n       -       -       smtp")
 	}
 	line("local          unix  -       n       n       -       -       local")
+	if has("showq") {
+		line("showq          unix  n       -       n       -       -       showq")
+	}
 	if has("authd") {
 		line("auth           unix  -       n       n       -       -       authd")
 	}
