@@ -143,6 +143,7 @@ var implemented = setOf(
 	"service_throttle_time",
 	"setgid_group",
 	"shlib_directory",
+	"showq_service_name",
 	"smtp_connect_timeout",
 	"smtp_connection_cache_time_limit",
 	"smtp_connection_reuse_count_limit",
