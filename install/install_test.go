@@ -264,6 +264,21 @@ func TestInstallDestdir(t *testing.T) {
 		t.Errorf("left after uninstall: %v", left)
 	}
 
+	t.Run("existing data_directory", func(t *testing.T) {
+		// Debian's postfix package ships /var/lib/postfix 0755: install
+		// leaves it so (uninstall could not restore another mode).
+		dest := t.TempDir()
+		os.MkdirAll(dest+"/var/lib/postfix", 0755)
+		os.Chmod(dest+"/var/lib/postfix", 0755)
+		before := listing(t, dest)
+		mk(t, "install", "DESTDIR="+dest)
+		if fi, err := os.Stat(dest + "/var/lib/postfix"); err != nil || fi.Mode().Perm() != 0755 {
+			t.Errorf("install changed an existing /var/lib/postfix: %v %v", fi.Mode(), err)
+		}
+		mk(t, "uninstall", "DESTDIR="+dest)
+		diffListings(t, before, listing(t, dest))
+	})
+
 	t.Run("existing", func(t *testing.T) {
 		dest := t.TempDir()
 		debianMaster := "smtp      inet  n       -       y       -       -       smtpd\n" +

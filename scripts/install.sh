@@ -193,7 +193,10 @@ done
 mkd "$QUEUE_DIR/maildrop" 1730 "$MAIL_OWNER:$SETGID_GROUP"
 mkd "$QUEUE_DIR/public" 2710 "$MAIL_OWNER:$SETGID_GROUP"
 mkd "$QUEUE_DIR/pid" 0755 root:root
-mkd "$DATA_DIR" 0700 "$MAIL_OWNER"
+# data_directory: postfix-files says 0700, but Debian's package ships it 0755
+# and Postfix's create-missing leaves an existing one as it is; so does
+# install (uninstall could not give the old mode back).
+[ -d "$D$DATA_DIR" ] || mkd "$DATA_DIR" 0700 "$MAIL_OWNER"
 
 # Configuration: written only when absent; the shipped copies go to
 # $SAMPLE_DIR as Debian keeps main.cf.dist.
