@@ -357,7 +357,12 @@ func (c *rcptCheck) eval(r, list, arg string) (verdict, *replyErr) {
 		if v, e, ok := c.evalMore(r, list, arg); ok {
 			return v, e
 		}
-		s.srv.log.Warn("unknown smtpd restriction: \"%s\"", r)
+		// 451 as Postfix for a name it does not know; postfix check warned about it already.
+		if config.PostfixRestriction(r) {
+			s.srv.log.Warn("restriction %s is not implemented by Postern", r)
+		} else {
+			s.srv.log.Warn("unknown smtpd restriction: \"%s\"", r)
+		}
 		return vReject, &replyErr{code: 451, dsn: "4.3.5", text: "Server configuration error"}
 	}
 	return vDunno, nil

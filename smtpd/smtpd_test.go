@@ -414,6 +414,8 @@ func TestRestrictions(t *testing.T) {
 			"554 5.7.1 <fmaster@localhost>: Recipient address rejected: Access denied", ""},
 		{"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = bogus_thing, reject\n",
 			"451 4.3.5 Server configuration error", "warning: unknown smtpd restriction: \"bogus_thing\""},
+		{"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = reject_rbl_client zen.example, reject\n",
+			"451 4.3.5 Server configuration error", "warning: restriction reject_rbl_client is not implemented by Postern"},
 		{"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = permit_mynetworks, reject\n",
 			"250", ""},
 	} {

@@ -102,3 +102,9 @@ func unimplementedRestrictions(c *Config, svcs []Service) []string {
 
 // printable bounds a configuration word for a warning.
 func printable(s string) string { return truncate(s, 100) }
+
+// PostfixRestriction reports whether r is one of Postfix's smtpd restriction names.
+func PostfixRestriction(r string) bool {
+	_, ok := postfixRestrictions[strings.ToLower(r)]
+	return ok
+}
