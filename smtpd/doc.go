@@ -40,8 +40,11 @@
 // only the whole string), and reject_sender_login_mismatch,
 // reject_authenticated_sender_login_mismatch, reject_unauthenticated_sender_login_mismatch
 // with smtpd_sender_login_maps ("553 5.7.1 <s>: Sender address rejected: not owned by
-// user U" / "... not logged in"). Any other name is logged and answered "451 4.3.5 Server
-// configuration error".
+// user U" / "... not logged in"). Any other name is answered "451 4.3.5 Server
+// configuration error", as Postfix answers a name it does not know, and logged: "warning:
+// restriction NAME is not implemented by Postern" for a Postfix restriction, Postfix's
+// "warning: unknown smtpd restriction: "NAME"" otherwise. postfix check warns about both
+// beforehand (the list is config.SMTPDRestrictions).
 //
 // # TLS and authentication
 //

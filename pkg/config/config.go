@@ -11,6 +11,12 @@
 // (append_dot_mydomain=yes, mynetworks_style=subnet, relay_domains=$mydestination,
 // smtputf8_enable=no, smtpd_relay_restrictions empty, ...); Debian's and upstream's shipped
 // main.cf set compatibility_level = 3.6.
+//
+// implemented.go is the registry of the parameters Postern implements (one line each: mark a
+// parameter there when a program starts reading it; TestImplementedRegistry keeps it honest).
+// Unimplemented turns what main.cf and master.cf ask for and Postern does not do
+// (parameters, smtpd restrictions, table types, master.cf programs) into the warnings postfix
+// check, start and reload show and master logs: nothing is ignored silently.
 package config
 
 import (
