@@ -72,6 +72,10 @@ func unimplementedRestrictions(c *Config, svcs []Service) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, ctx := range contexts(c, svcs) {
+		classes := map[string]bool{}
+		for _, n := range ctx.cfg.List("smtpd_restriction_classes") {
+			classes[strings.ToLower(n)] = true
+		}
 		for _, list := range SMTPDRestrictionLists {
 			items := ctx.cfg.List(list)
 			for i := 0; i < len(items); i++ {
@@ -87,6 +91,8 @@ func unimplementedRestrictions(c *Config, svcs []Service) []string {
 				seen[r] = true
 				what := "is not implemented by Postern"
 				switch {
+				case classes[r]:
+					what = "(a class of smtpd_restriction_classes) is not implemented by Postern"
 				case strings.Contains(r, ":"):
 					what = "(a table without check_*_access before it) is not implemented by Postern"
 				case !known:

@@ -100,7 +100,9 @@ smtpd_recipient_restrictions = permit_mynetworks,
     reject_rbl_client zen.spamhaus.org, check_policy_service unix:private/policy,
     reject_unauth_destination, hash:/etc/postfix/access, Frobnicate,
     check_client_access ldap:/etc/postfix/ldap-access.cf,
-    check_sender_access cidr:/etc/postfix/cidr, permit
+    check_sender_access cidr:/etc/postfix/cidr, from_friends, permit
+smtpd_restriction_classes = from_friends
+from_friends = check_sender_access hash:/etc/postfix/friends, reject
 alias_maps = hash:/etc/aliases, nis:mail.aliases, proxy:mysql:/etc/postfix/mysql-aliases.cf
 transport_maps = $alias_maps
 smtpd_milters = ldap:/not/checked/here
@@ -113,10 +115,12 @@ submission inet n - y - - smtpd
 	tail := ": recipients that reach it get 451 4.3.5 Server configuration error"
 	want := []string{
 		main + ": parameter smtpd_milters is not implemented by Postern and is ignored",
+		main + ": parameter smtpd_restriction_classes is not implemented by Postern and is ignored",
 		main + ": smtpd_client_restrictions: restriction reject_rbl_client is not implemented by Postern" + tail,
 		main + ": smtpd_recipient_restrictions: restriction check_policy_service is not implemented by Postern" + tail,
 		main + ": smtpd_recipient_restrictions: restriction hash:/etc/postfix/access (a table without check_*_access before it) is not implemented by Postern" + tail,
 		main + ": smtpd_recipient_restrictions: restriction Frobnicate is unknown" + tail,
+		main + ": smtpd_recipient_restrictions: restriction from_friends (a class of smtpd_restriction_classes) is not implemented by Postern" + tail,
 		master + ": service submission: smtpd_recipient_restrictions: restriction reject_unknown_client_hostname is not implemented by Postern" + tail,
 		main + ": alias_maps: table type nis is not supported by Postern: nis:mail.aliases is skipped",
 		main + ": alias_maps: table type mysql is not supported by Postern: proxy:mysql:/etc/postfix/mysql-aliases.cf is skipped",
