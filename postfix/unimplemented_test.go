@@ -103,6 +103,16 @@ biff = no
 		t.Errorf("reload logged the warnings again:\n%s", strings.Join(got, "\n"))
 	}
 
+	// start shows them too (here master is missing, so it goes no further); master would
+	// log them.
+	out, code = run("start")
+	if code != 1 || !reflect.DeepEqual(warnings(out), want) || !strings.Contains(out, "starting the Postfix mail system") {
+		t.Errorf("start: exit %d:\n%s", code, out)
+	}
+	if got := loggedWarnings(t, dir); len(got) != len(want) {
+		t.Errorf("start logged the warnings from postfix:\n%s", strings.Join(got, "\n"))
+	}
+
 	_, run = instance(t, bin, "smtpd_milters =\nbiff = no\n", "smtp inet n - n - - smtpd\n", "smtpd")
 	if out, code := run("check"); code != 0 || len(warnings(out)) > 0 {
 		t.Errorf("check of a configuration Postern implements: exit %d\n%s", code, out)
