@@ -176,12 +176,18 @@ func flushOne(cfg *config.Config, q *queue.Queue, id string) int {
 		return 0
 	}
 	what := "I"
+	path := q.Path(name, id)
 	if name == queue.Deferred {
 		now := time.Now()
-		if err := os.Chtimes(q.Path(name, id), now, now); err != nil {
+		if err := os.Chtimes(path, now, now); err != nil {
 			return fail(exUnavailable, "%s: %v", id, err)
 		}
 		what = "D"
+	}
+	// Delivered now even over a transport in defer_transports, as Postfix's flush service
+	// has it.
+	if fi, err := os.Stat(path); err == nil && queue.Ready(fi) {
+		os.Chmod(path, fi.Mode().Perm()|queue.Unthrottle)
 	}
 	if err := ipc.Trigger(q.Socket("public", "qmgr"), what, triggerTimeout(cfg)); err != nil {
 		return fail(exUnavailable, "Cannot flush mail queue - mail system is down")

@@ -6,7 +6,9 @@
 // qmgr is a resident service started by master(8) with the public/qmgr listener. A client
 // writes one-byte requests to that socket: W or I (scan incoming/), D (scan deferred/), A
 // (ignore the retry times of deferred messages on the next deferred scan), F (forget
-// transports that could not be reached). Identical requests collapse. As a safety net qmgr
+// transports that could not be reached, and lift defer_transports for the messages the next
+// scan of each queue admits). Identical requests collapse. postqueue -f, sendmail -q and
+// postfix flush send FADI. As a safety net qmgr
 // also scans incoming/ every few seconds and deferred/ every queue_run_delay.
 //
 // At startup every file left in active/ by a previous qmgr is moved back to incoming/; its
@@ -25,6 +27,12 @@
 // connections that are reused. At most maxproc (master.cf) deliveries per transport run at
 // once, and at most <transport>_destination_concurrency_limit per destination; a destination
 // is the recipient when <transport>_destination_recipient_limit is 1, else the next hop.
+//
+// A recipient whose transport is listed in defer_transports is not handed to it: qmgr
+// defers it as Postfix's retry service does, logging "relay=none, ..., dsn=4.3.2,
+// status=deferred (deferred transport)", and mailq shows "(deferred transport)". Queue runs
+// defer it again; only a message admitted after trigger F, or one file marked by postqueue -i
+// (the group read bit, cleared when qmgr takes it), goes through.
 //
 // Outcomes: success turns the recipient's R record into D; a temporary failure appends an
 // entry to defer/ID; a permanent failure appends to bounce/ID and turns R into D. Every log
@@ -95,6 +103,7 @@
 //	command_time_limit (1000s), <transport>_time_limit
 //	backwards_bounce_logfile_compatibility (yes)
 //	delay_warning_time (0h; through cleanup's W record)
+//	defer_transports (empty)
 //
 // # See also
 //

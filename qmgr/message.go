@@ -27,6 +27,7 @@ type message struct {
 	bounced  int        // recipients with a bounce log entry this round
 	keep     bool       // an outcome could not be recorded: the file must stay queued
 	traced   bool       // sendmail -v: every outcome goes to the trace log (trace_flags)
+	flush    bool       // admitted by a flush (postqueue -f, -i): defer_transports is lifted
 }
 
 // outcome is a recipient's result from this round.
@@ -74,6 +75,11 @@ func (q *qmgr) start(m *message) {
 			continue
 		}
 		rt := q.resolver.resolve(r.Addr)
+		if q.deferXports[rt.transport] && !m.flush {
+			// Postfix hands these to its retry service, which defers them with this status;
+			// they wait in deferred/ for postqueue -f, sendmail -q or postfix flush.
+			rt = route{transport: errorTransport, nexthop: "4.3.2 deferred transport"}
+		}
 		jobs = append(jobs, &job{m: m, rcpt: r, route: rt})
 	}
 	if len(jobs) == 0 {

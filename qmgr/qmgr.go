@@ -29,6 +29,7 @@ type qmgr struct {
 	maxLifetime    time.Duration
 	bounceLifetime time.Duration
 	oldlogCompat   bool
+	deferXports    map[string]bool // defer_transports: transports whose mail waits for a flush
 
 	resolver   *resolver
 	transports *transports
@@ -39,8 +40,11 @@ type qmgr struct {
 	inc     []queue.Entry // incoming files found by the last scan, not yet admitted
 	def     []queue.Entry // due deferred files found by the last scan, not yet admitted
 	defAll  bool          // def came from a scan that ignored retry times (trigger A)
-	turn    bool          // whose turn is next: false = incoming, true = deferred
-	wake    chan struct{}
+	// incFlush and defFlush: inc or def came from a scan after trigger F, so defer_transports
+	// does not hold their messages back.
+	incFlush, defFlush bool
+	turn               bool // whose turn is next: false = incoming, true = deferred
+	wake               chan struct{}
 }
 
 func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
@@ -64,6 +68,12 @@ func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
 	}
 	if q.runDelay <= 0 {
 		q.runDelay = 300 * time.Second
+	}
+	for _, name := range cfg.List("defer_transports") {
+		if q.deferXports == nil {
+			q.deferXports = map[string]bool{}
+		}
+		q.deferXports[name] = true
 	}
 	if q.maxBackoff < q.minBackoff {
 		q.maxBackoff = q.minBackoff

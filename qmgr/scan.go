@@ -35,9 +35,11 @@ func (q *qmgr) recover() {
 func (q *qmgr) scan() {
 	q.mu.Lock()
 	t := q.pending
-	q.pending &^= scanIncoming
+	if t&scanIncoming != 0 {
+		q.pending &^= scanIncoming | flushIncoming
+	}
 	if t&scanDeferred != 0 {
-		q.pending &^= scanDeferred | scanAll
+		q.pending &^= scanDeferred | scanAll | flushDeferred
 	}
 	q.mu.Unlock()
 	if t&scanIncoming != 0 {
@@ -46,6 +48,7 @@ func (q *qmgr) scan() {
 			q.log.Warn("scan %s: %v", queue.Incoming, err)
 		}
 		q.inc = ents
+		q.incFlush = t&flushIncoming != 0
 	}
 	if t&scanDeferred != 0 {
 		ents, err := q.q.Scan(queue.Deferred)
@@ -61,6 +64,7 @@ func (q *qmgr) scan() {
 		}
 		q.def = due
 		q.defAll = t&scanAll != 0
+		q.defFlush = t&flushDeferred != 0
 	}
 }
 
@@ -75,21 +79,23 @@ func (q *qmgr) admit() {
 			return
 		}
 		var e queue.Entry
-		from := queue.Incoming
+		from, flush := queue.Incoming, q.incFlush
 		if q.turn && len(q.def) > 0 || len(q.inc) == 0 {
 			e, q.def = q.def[0], q.def[1:]
-			from = queue.Deferred
+			from, flush = queue.Deferred, q.defFlush
 		} else {
 			e, q.inc = q.inc[0], q.inc[1:]
 		}
 		q.turn = from == queue.Incoming
-		q.activate(e.ID, from)
+		q.activate(e.ID, from, flush)
 	}
 }
 
 // activate moves one ready file into active/ and starts its deliveries. A candidate that is
-// gone or no longer ready (the ID was reused by a file being written) is skipped.
-func (q *qmgr) activate(id, from string) {
+// gone or no longer ready (the ID was reused by a file being written) is skipped. flush lifts
+// defer_transports for it (postqueue -f); so does the group-read bit postqueue -i sets on
+// one file (Postfix's MAIL_QUEUE_STAT_UNTHROTTLE), which is cleared here.
+func (q *qmgr) activate(id, from string, flush bool) {
 	q.mu.Lock()
 	_, busy := q.active[id]
 	q.mu.Unlock()
@@ -109,7 +115,13 @@ func (q *qmgr) activate(id, from string) {
 		}
 		return
 	}
-	m := &message{id: id, from: from, path: q.q.Path(queue.Active, id), activeTime: q.now()}
+	m := &message{id: id, from: from, path: q.q.Path(queue.Active, id), activeTime: q.now(), flush: flush}
+	if fi.Mode().Perm()&queue.Unthrottle != 0 {
+		m.flush = true
+		if err := os.Chmod(m.path, fi.Mode().Perm()&^queue.Unthrottle); err != nil {
+			q.log.Warn("%s: chmod: %v", id, err)
+		}
+	}
 	q.mu.Lock()
 	q.active[id] = m
 	q.mu.Unlock()

@@ -12,6 +12,10 @@ const (
 	scanIncoming trigger = 1 << iota // W, I
 	scanDeferred                     // D
 	scanAll                          // A: ignore deferred time stamps on the next deferred scan
+	// F also lifts defer_transports for the messages the next scan of each queue admits
+	// (Postfix's QMGR_FLUSH_DFXP): postqueue -f, sendmail -q and postfix flush send FADI.
+	flushIncoming
+	flushDeferred
 )
 
 // handleTrigger serves one connection to public/qmgr: a few request bytes, then EOF.
@@ -34,6 +38,7 @@ func (q *qmgr) handleTrigger(c net.Conn) {
 				t |= scanAll
 			case 'F':
 				q.transports.forget()
+				t |= flushIncoming | flushDeferred
 			}
 		}
 		if t != 0 {

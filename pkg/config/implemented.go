@@ -50,6 +50,7 @@ var implemented = setOf(
 	"default_process_limit",
 	"default_transport",
 	"defer_code",
+	"defer_transports",
 	"delay_notice_recipient",
 	"delay_warning_time",
 	"deliver_lock_attempts",

@@ -287,6 +287,11 @@ func (w *File) Abort() {
 	os.Remove(w.Path)
 }
 
+// Unthrottle is the mode bit (group read) postqueue -i sets on one queue file to have qmgr
+// deliver it now even over a transport in defer_transports, as Postfix's flush service does
+// (MAIL_QUEUE_STAT_UNTHROTTLE); qmgr clears it when it takes the file.
+const Unthrottle fs.FileMode = 0040
+
 // Ready tells whether a queue file is complete (owner rwx) and regular.
 func Ready(fi fs.FileInfo) bool {
 	return fi.Mode().IsRegular() && fi.Mode().Perm()&0700 == 0700
