@@ -75,7 +75,13 @@
 //
 // relay=none when no server answered; c is DNS, connect, greeting, EHLO and TLS, d the
 // transaction. With smtp_tls_loglevel >= 1, "Untrusted TLS connection established to
-// H[A]:P: TLSv1.3 with cipher C (B/B bits)" (Go's cipher names, not OpenSSL's).
+// H[A]:P: TLSv1.3 with cipher C (B/B bits)" (Go's cipher names, not OpenSSL's); "Trusted"
+// when the server's chain ends at a certificate of smtp_tls_CAfile or of the hash-named
+// files of smtp_tls_CApath (as OpenSSL reads a CApath; delivery goes on either way).
+//
+// With smtp_tls_session_cache_database set (Debian's stock main.cf does), TLS sessions are
+// resumed on later connections to the same server: the cache is kept in memory by the one
+// smtp process that serves every delivery, not in the named database.
 //
 // Tests and DNS: the Postern parameter smtp_dns_resolver_address = ip:port makes every
 // MX and address lookup go to that DNS server (Go's resolver, UDP then TCP) instead of

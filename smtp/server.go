@@ -22,6 +22,7 @@ type server struct {
 	queue    *queue.Queue
 	resolver *net.Resolver
 	cache    *cache
+	tls      *tlsState
 	now      func() time.Time
 }
 
@@ -33,7 +34,7 @@ func newServer(c *config.Config, l *maillog.Logger) (*server, error) {
 	if cfg.queueDir == "" {
 		return nil, errors.New("queue_directory is not set")
 	}
-	s := &server{cfg: cfg, log: l, queue: queue.New(cfg.queueDir), resolver: net.DefaultResolver, now: time.Now}
+	s := &server{cfg: cfg, log: l, queue: queue.New(cfg.queueDir), resolver: net.DefaultResolver, tls: newTLSState(c), now: time.Now}
 	if cfg.dnsAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.dnsAddr); err != nil {
 			return nil, errors.New("smtp_dns_resolver_address: want ip:port, got " + cfg.dnsAddr)

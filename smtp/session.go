@@ -89,8 +89,8 @@ func (s *server) open(ctx context.Context, h hop, key string, useTLS bool) (*ses
 		if s.cfg.tlsLogLevel >= 1 {
 			st := tc.ConnectionState()
 			bits := cipherBits(tls.CipherSuiteName(st.CipherSuite))
-			s.log.Info("Untrusted TLS connection established to %s: %s with cipher %s (%d/%d bits)",
-				h.relay(), strings.Replace(tls.VersionName(st.Version), "TLS 1.", "TLSv1.", 1), tls.CipherSuiteName(st.CipherSuite), bits, bits)
+			s.log.Info("%s TLS connection established to %s: %s with cipher %s (%d/%d bits)",
+				s.tls.trust(st), h.relay(), strings.Replace(tls.VersionName(st.Version), "TLS 1.", "TLSv1.", 1), tls.CipherSuiteName(st.CipherSuite), bits, bits)
 		}
 		if f := s.hello(ss); f != nil {
 			return fail(f)
@@ -131,6 +131,7 @@ func (s *server) tlsConfig(h hop) *tls.Config {
 		// mandatory-encryption levels); verify and secure are not implemented.
 		InsecureSkipVerify: true,
 		MinVersion:         tls.VersionTLS10,
+		ClientSessionCache: s.tls.sessions,
 	}
 	if _, ok := literal(h.name); !ok {
 		cfg.ServerName = h.name

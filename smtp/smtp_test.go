@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
@@ -430,4 +431,62 @@ func TestCachedSessionIsTheServer(t *testing.T) {
 	if !strings.Contains(e.lineFor("later@remote.test"), ", conn_use=2, ") {
 		t.Errorf("line %q", e.lineFor("later@remote.test"))
 	}
+}
+
+// TestTLSTrustAndSessionCache: with smtp_tls_CApath (or CAfile) holding the server's
+// certificate the connection is logged "Trusted", and with smtp_tls_session_cache_database
+// set a second connection resumes the TLS session; without them, "Untrusted" and a full
+// handshake.
+func TestTLSTrustAndSessionCache(t *testing.T) {
+	k := testenv.NewSink(t, "127.0.0.1", true)
+	ca := t.TempDir()
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Certificate[0]})
+	os.WriteFile(filepath.Join(ca, "0123abcd.0"), pemCert, 0644)
+	os.WriteFile(filepath.Join(ca, "cafile.pem"), pemCert, 0644)
+	deliverTwice := func(t *testing.T, extra string) (*testEnv, []testenv.SunkMessage) {
+		e := newEnv(t, "smtp_tls_security_level = may\nsmtp_tls_loglevel = 1\n"+extra)
+		before := len(k.Received())
+		for i := 0; i < 2; i++ {
+			id, off := e.queueFile("a@postern.test", "x")
+			if rep := e.srv.handle(e.request(id, off, "[127.0.0.1]:"+strconv.Itoa(k.Port), "user@remote.test")); rep.Get("status") != "0" {
+				t.Fatalf("reply %v\n%s", rep, e.logText())
+			}
+			e.srv.cache.expire(time.Now().Add(time.Hour), 0) // the next delivery connects anew
+		}
+		return e, k.Received()[before:]
+	}
+	established := func(e *testEnv) []string {
+		var words []string
+		for _, l := range strings.Split(e.logText(), "\n") {
+			if i := strings.Index(l, " TLS connection established to "); i > 0 {
+				f := strings.Fields(l[:i])
+				words = append(words, f[len(f)-1])
+			}
+		}
+		return words
+	}
+	t.Run("CApath and session cache", func(t *testing.T) {
+		e, m := deliverTwice(t, "smtp_tls_CApath = "+ca+"\nsmtp_tls_session_cache_database = btree:${data_directory}/smtp_scache\n")
+		if w := established(e); len(w) != 2 || w[0] != "Trusted" || w[1] != "Trusted" {
+			t.Errorf("logged %q, want Trusted twice\n%s", w, e.logText())
+		}
+		if len(m) != 2 || !m[0].TLS || m[0].Resumed || !m[1].TLS || !m[1].Resumed {
+			t.Errorf("sessions %+v: want the second one resumed", m)
+		}
+	})
+	t.Run("CAfile", func(t *testing.T) {
+		e, _ := deliverTwice(t, "smtp_tls_CAfile = "+filepath.Join(ca, "cafile.pem")+"\n")
+		if w := established(e); len(w) != 2 || w[0] != "Trusted" {
+			t.Errorf("logged %q, want Trusted\n%s", w, e.logText())
+		}
+	})
+	t.Run("neither", func(t *testing.T) {
+		e, m := deliverTwice(t, "")
+		if w := established(e); len(w) != 2 || w[0] != "Untrusted" || w[1] != "Untrusted" {
+			t.Errorf("logged %q, want Untrusted twice", w)
+		}
+		if len(m) != 2 || m[1].Resumed {
+			t.Errorf("sessions %+v: none resumed without a session cache", m)
+		}
+	})
 }

@@ -19,6 +19,7 @@ type Sink struct {
 	Port int
 	Rcpt func(to string) error
 	Data func() error
+	Cert tls.Certificate // the certificate STARTTLS presents (withTLS)
 
 	srv   *smtp.Server
 	mu    sync.Mutex
@@ -33,6 +34,8 @@ type SunkMessage struct {
 	To   []string
 	Data string // as received: CR LF line ends, dot-stuffing undone
 	TLS  bool   // received after STARTTLS
+	// Resumed: that TLS session resumed an earlier one.
+	Resumed bool
 }
 
 // NewSink starts a sink on host:0 (host is a loopback address); withTLS offers STARTTLS
@@ -54,7 +57,8 @@ func NewSink(t testing.TB, host string, withTLS bool) *Sink {
 	k.srv.MaxMessageBytes = 1 << 20
 	k.srv.ReadTimeout = time.Minute
 	if withTLS {
-		k.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{SelfSigned(t, "mx.remote.test")}}
+		k.Cert = SelfSigned(t, "mx.remote.test")
+		k.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{k.Cert}}
 	}
 	go k.srv.Serve(ln)
 	t.Cleanup(func() { k.srv.Close() })
@@ -124,7 +128,9 @@ func (s *sinkSession) Data(r io.Reader) error {
 		}
 	}
 	s.cur.Data = string(b)
-	_, s.cur.TLS = s.c.TLSConnectionState()
+	var st tls.ConnectionState
+	st, s.cur.TLS = s.c.TLSConnectionState()
+	s.cur.Resumed = st.DidResume
 	s.k.mu.Lock()
 	s.k.msgs = append(s.k.msgs, s.cur)
 	s.k.mu.Unlock()
