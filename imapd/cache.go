@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"postern/pkg/header"
 	"postern/pkg/maildirpp"
 )
 
@@ -45,7 +46,7 @@ const stampSlack = 50 * time.Millisecond
 type msgInfo struct {
 	vsize  int64  // RFC822.SIZE: bytes with bare LF counted as CRLF
 	mtime  int64  // INTERNALDATE, unix seconds
-	hdr    []byte // the header through its empty line, as in the file; nil: not known
+	hdr    []byte // the header (package postern/pkg/header) through its empty line if it has one, as in the file; nil: not known
 	hdrBig bool   // the header is larger than maxCachedHeader: never kept
 }
 
@@ -314,7 +315,10 @@ func (mb *mailbox) headerOf(m *message) ([]byte, error) {
 		}
 		mb.cache.put(m.base, in)
 	}
-	return in.hdr, nil
+	// The header only: a cache written before the header's end was found as
+	// package header finds it may hold more.
+	h, _, _ := header.End(in.hdr, true)
+	return in.hdr[:h:h], nil
 }
 
 func (mb *mailbox) readInfo(m *message) (msgInfo, error) {
@@ -381,7 +385,7 @@ func readInfo(f *os.File, base string) (msgInfo, error) {
 	defer bufPool.Put(bp)
 	buf := *bp
 	var head []byte // the start of the file while the header's end is not found
-	inHdr, prevCR := true, false
+	inHdr, prevCR, capped := true, false, false
 	for {
 		k, err := io.ReadFull(f, buf)
 		eof := err == io.EOF || err == io.ErrUnexpectedEOF
@@ -390,19 +394,14 @@ func readInfo(f *os.File, base string) (msgInfo, error) {
 		}
 		chunk := buf[:k]
 		if inHdr {
-			if len(head) < maxCachedHeader+2 {
-				head = append(head, chunk[:min(len(chunk), maxCachedHeader+2-len(head))]...)
-			}
-			if e := headerEnd(head); e >= 0 {
-				in.hdr, inHdr = bytes.Clone(head[:e]), false
-			} else if eof {
-				if len(head) <= maxCachedHeader {
-					in.hdr = bytes.Clone(head) // a message that is all header
-				} else {
-					in.hdrBig = true
-				}
-				inHdr = false
-			} else if len(head) > maxCachedHeader {
+			take := min(len(chunk), max(maxCachedHeader+2-len(head), 0))
+			head = append(head, chunk[:take]...)
+			capped = capped || take < len(chunk)
+			_, body, ok := header.End(head, eof && !capped)
+			switch {
+			case ok && body <= maxCachedHeader:
+				in.hdr, inHdr = bytes.Clone(head[:body]), false
+			case ok || len(head) > maxCachedHeader || eof:
 				in.hdrBig, inHdr = true, false
 			}
 		}
@@ -427,31 +426,12 @@ func readInfo(f *os.File, base string) (msgInfo, error) {
 // infoOf is readInfo for a file already read whole (raw, as stored).
 func infoOf(raw []byte, crlfLen int, mtime int64) msgInfo {
 	in := msgInfo{vsize: int64(crlfLen), mtime: mtime}
-	if e := headerEnd(raw); e >= 0 && e <= maxCachedHeader {
-		in.hdr = bytes.Clone(raw[:e])
-	} else if e < 0 && len(raw) <= maxCachedHeader {
-		in.hdr = bytes.Clone(raw)
+	if _, body, _ := header.End(raw, true); body <= maxCachedHeader {
+		in.hdr = bytes.Clone(raw[:body])
 	} else {
 		in.hdrBig = true
 	}
 	return in
-}
-
-// headerEnd is the offset just past the empty line that ends the header,
-// or -1.
-func headerEnd(b []byte) int {
-	i := 0
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			return -1
-		}
-		if j == 0 || (j == 1 && b[i] == '\r') {
-			return i + j + 1
-		}
-		i += j + 1
-	}
-	return -1
 }
 
 func (in msgInfo) date() time.Time { return time.Unix(in.mtime, 0) }

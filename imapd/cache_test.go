@@ -80,3 +80,37 @@ func TestCacheRoundTrip(t *testing.T) {
 		t.Fatal("stale snapshot taken after new/ changed")
 	}
 }
+
+// A header that ends at a line that is not a header (no empty line) is
+// cached without that line; a cache written before that rule existed,
+// holding the whole message, is cut when read.
+func TestReadInfoMalformedHeader(t *testing.T) {
+	msg := "Subjet: My first mail on Postfix\nFrom: root@localhost\nAre you there?\nX-Body: not a header\n"
+	p := filepath.Join(t.TempDir(), "m")
+	os.WriteFile(p, []byte(msg), 0600)
+	f, _ := os.Open(p)
+	defer f.Close()
+	in, err := readInfo(f, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Subjet: My first mail on Postfix\nFrom: root@localhost\n"
+	if string(in.hdr) != want {
+		t.Errorf("readInfo hdr %q", in.hdr)
+	}
+	if got := infoOf([]byte(msg), 0, 0); string(got.hdr) != want {
+		t.Errorf("infoOf hdr %q", got.hdr)
+	}
+	if all := infoOf([]byte("Subject: x\nTo: y\n"), 0, 0); string(all.hdr) != "Subject: x\nTo: y\n" {
+		t.Errorf("all-header hdr %q", all.hdr)
+	}
+	mb := &mailbox{folder: t.TempDir(), cache: &infoCache{m: map[string]msgInfo{}}}
+	m := &message{base: "m"}
+	mb.cache.m["m"] = msgInfo{hdr: []byte(msg)}
+	if h, err := mb.headerOf(m); err != nil || string(h) != want {
+		t.Errorf("headerOf %q %v", h, err)
+	}
+	if matchRaw([]byte(msg), "x-body", "") {
+		t.Error("matchRaw found a body line")
+	}
+}

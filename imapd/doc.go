@@ -18,6 +18,15 @@
 // EXPUNGE and their UID forms, CREATE/DELETE/RENAME, SUBSCRIBE, IDLE,
 // UNSELECT, ENABLE, UIDPLUS.
 //
+// A message's header ends at its empty line or before its first line that
+// is neither a header field nor a continuation (package postern/pkg/header,
+// the rule cleanup stores mail by). Mail stored without that empty line
+// (older Postern versions did so with the howto's first message) is read
+// the same way: BODY[HEADER] and RFC822.HEADER are the header lines and a
+// CRLF (RFC 3501's header section ends with its blank line), BODY[TEXT]
+// starts at the first body line, and ENVELOPE, BODYSTRUCTURE and SEARCH
+// follow that split; BODY[] and RFC822.SIZE are the file as it is.
+//
 // The mail store is the user's Maildir (authd's answer, normally
 // ~/Maildir) as INBOX, and its ".Name" sub-directories as "INBOX.Name",
 // with '.' as the hierarchy delimiter and the namespace "INBOX." as

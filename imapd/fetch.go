@@ -8,6 +8,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
+
+	"postern/pkg/header"
 )
 
 // msgReader gives a message's content as clients see it (CRLF line
@@ -16,6 +18,7 @@ type msgReader struct {
 	mb   *mailbox
 	m    *message
 	data []byte
+	sep  []byte // data with an empty line after the header (see parsed)
 	hdr  *textproto.Header
 	err  error
 }
@@ -44,31 +47,65 @@ func (r *msgReader) content() ([]byte, error) {
 	return r.data, nil
 }
 
+// parsed is the content as go-message and go-imap parse it. Their header
+// reader ends the header only at an empty line and gives up on a line
+// that is not a field, so a message whose header ends at a non-header line
+// (package postern/pkg/header: mail stored so by older Postern versions or
+// other MTAs) is given to them with the missing empty line put where its
+// header ends. BODY[HEADER] is then the header lines and a CRLF, as RFC
+// 3501 has the header section end with its delimiting blank line (Dovecot
+// likewise always ends HEADER.FIELDS with one), BODY[TEXT] starts at the
+// first body line, and ENVELOPE, BODYSTRUCTURE and SEARCH agree with that
+// split. BODY[] and RFC822.SIZE stay the file as it is.
+func (r *msgReader) parsed() ([]byte, error) {
+	if r.sep != nil {
+		return r.sep, nil
+	}
+	data, err := r.content()
+	if err != nil {
+		return nil, err
+	}
+	r.sep = header.WithSeparator(data)
+	return r.sep, nil
+}
+
 // header reads only the header unless the content is already in hand.
 func (r *msgReader) header() (textproto.Header, error) {
 	if r.hdr != nil {
 		return *r.hdr, nil
 	}
-	var src io.Reader
+	var raw []byte
 	if r.data != nil {
-		src = bytes.NewReader(r.data)
-	} else if raw, err := r.mb.headerOf(r.m); err == nil && raw != nil {
-		src = bytes.NewReader(raw)
+		raw = r.data
+	} else if c, err := r.mb.headerOf(r.m); err == nil && c != nil {
+		raw = c
 	} else {
 		f, err := r.mb.open(r.m)
 		if err != nil {
 			return textproto.Header{}, err
 		}
 		defer f.Close()
-		src = f
+		// A header larger than this is cut: what fits still gives an envelope.
+		if raw, err = io.ReadAll(io.LimitReader(f, 1<<20)); err != nil {
+			return textproto.Header{}, err
+		}
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(src, 1<<20)))
-	if err != nil {
-		// A message without a proper header still has an (empty) envelope.
-		h = textproto.Header{}
-	}
+	h := parseHeader(raw)
 	r.hdr = &h
 	return h, nil
+}
+
+// parseHeader parses the header at the start of raw (package
+// postern/pkg/header decides where it ends). What go-message still refuses
+// leaves the fields before it.
+func parseHeader(raw []byte) textproto.Header {
+	end, _, _ := header.End(raw, true)
+	hb := raw[:end]
+	if end > 0 && raw[end-1] != '\n' {
+		hb = append(bytes.Clone(hb), '\n')
+	}
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hb)))
+	return h
 }
 
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, o *imap.FetchOptions) error {
@@ -136,21 +173,25 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m *message, o *ima
 		w.WriteEnvelope(imapserver.ExtractEnvelope(h))
 	}
 	if o.BodyStructure != nil {
-		data, err := r.content()
+		data, err := r.parsed()
 		if err != nil {
 			return w.Close()
 		}
 		w.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(data)))
 	}
 	for _, bs := range o.BodySection {
-		data, err := r.content()
-		if err != nil {
-			return w.Close()
-		}
 		var part []byte
-		if bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0 && bs.Partial == nil {
-			part = data
+		if bs.Specifier == imap.PartSpecifierNone && len(bs.Part) == 0 {
+			data, err := r.content()
+			if err != nil {
+				return w.Close()
+			}
+			part = partial(data, bs.Partial) // BODY[], RFC822: the file as it is
 		} else {
+			data, err := r.parsed()
+			if err != nil {
+				return w.Close()
+			}
 			part = imapserver.ExtractBodySection(bytes.NewReader(data), bs)
 		}
 		if err := writeLiteral(w.WriteBodySection(bs, int64(len(part))), part); err != nil {
@@ -158,7 +199,7 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m *message, o *ima
 		}
 	}
 	for _, bs := range o.BinarySection {
-		data, err := r.content()
+		data, err := r.parsed()
 		if err != nil {
 			return w.Close()
 		}
@@ -168,13 +209,24 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m *message, o *ima
 		}
 	}
 	for _, bs := range o.BinarySectionSize {
-		data, err := r.content()
+		data, err := r.parsed()
 		if err != nil {
 			return w.Close()
 		}
 		w.WriteBinarySectionSize(bs, imapserver.ExtractBinarySectionSize(bytes.NewReader(data), bs))
 	}
 	return w.Close()
+}
+
+// partial is the <offset.size> part of b (RFC 3501 6.4.5).
+func partial(b []byte, p *imap.SectionPartial) []byte {
+	if p == nil {
+		return b
+	}
+	if p.Offset >= int64(len(b)) {
+		return nil
+	}
+	return b[p.Offset:min(p.Offset+p.Size, int64(len(b)))]
 }
 
 func writeLiteral(wc io.WriteCloser, b []byte) error {

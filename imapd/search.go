@@ -12,6 +12,8 @@ import (
 	_ "github.com/emersion/go-message/charset" // SEARCH TEXT in other charsets
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
+
+	"postern/pkg/header"
 )
 
 func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *imap.SearchOptions) (*imap.SearchData, error) {
@@ -194,7 +196,7 @@ func matchFields(fields gomessage.HeaderFields, pattern string) bool {
 // matchBody looks for text in the decoded text parts (and the header when
 // withHeader), case-insensitively.
 func (s *session) matchBody(r *msgReader, text string, withHeader bool) bool {
-	data, err := r.content()
+	data, err := r.parsed()
 	if err != nil {
 		return false
 	}
@@ -278,8 +280,11 @@ func matchRaw(raw []byte, key, pattern string) bool {
 }
 
 // eachField calls f with each field's name and unfolded value until f
-// returns false.
+// returns false; raw may go on past the header (package postern/pkg/header
+// says where it ends).
 func eachField(raw []byte, f func(name, value []byte) bool) {
+	end, _, _ := header.End(raw, true)
+	raw = raw[:end]
 	var name, value []byte
 	flush := func() bool {
 		if name == nil {

@@ -20,7 +20,10 @@
 // updated, so UIDLs ("UID<n>-<uidv>") and sizes are those Courier gave and
 // stay stable across sessions; messages are ordered by their file name's
 // time prefix. Sizes count CRLF line ends; RETR and TOP send CRLF lines with
-// dot-stuffing; RETR marks the message seen (flag S), TOP does not. DELE
+// dot-stuffing; RETR marks the message seen (flag S), TOP does not. TOP's
+// header ends where cleanup's does (package postern/pkg/header: at the
+// empty line or before the first line that is not a header), and a header
+// stored without its empty line gets one in TOP's answer. DELE
 // only marks: files are removed at QUIT (UPDATE state), never when the
 // connection drops. One POP3 session at a time per Maildir (an OFD lock on
 // postern-pop3d.lock in the Maildir); a second gets

@@ -576,3 +576,35 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+// TOP of a message whose header ends at a line that is not a header
+// (the howto's first message as older Postern versions stored it) sends
+// the header, the empty line it lacks and the first body lines; RETR and
+// LIST keep the file as it is.
+func TestTopMalformedHeader(t *testing.T) {
+	ts := newTestServer(t, true)
+	msg := "Subjet: My first mail on Postfix\nFrom: root@localhost\nAre you there?\n.second\n"
+	ts.deliver(t, msg, time.Unix(1700000000, 0))
+	wire := strings.ReplaceAll(msg, "\n", "\r\n")
+	p := dial(t, ts.addr)
+	p.login()
+	p.cmd("LIST 1", fmt.Sprintf("+OK 1 %d", len(wire)))
+	for _, c := range []struct {
+		n    int
+		want string
+	}{
+		{0, "Subjet: My first mail on Postfix\r\nFrom: root@localhost\r\n\r\n"},
+		{1, "Subjet: My first mail on Postfix\r\nFrom: root@localhost\r\n\r\nAre you there?\r\n"},
+		{9, "Subjet: My first mail on Postfix\r\nFrom: root@localhost\r\n\r\nAre you there?\r\n..second\r\n"},
+	} {
+		p.cmd(fmt.Sprintf("TOP 1 %d", c.n), "+OK headers follow.")
+		if got := p.multi(); got != c.want {
+			t.Errorf("TOP 1 %d: %q, want %q", c.n, got, c.want)
+		}
+	}
+	p.cmd("RETR 1", fmt.Sprintf("+OK %d octets follow.", len(wire)))
+	if got := p.multi(); got != strings.Replace(wire, "\n.second", "\n..second", 1) {
+		t.Errorf("RETR 1: %q", got)
+	}
+	p.cmd("QUIT", "+OK Bye-bye.")
+}

@@ -2,7 +2,10 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+
+	"postern/pkg/header"
 )
 
 // CRLFStats describes one CopyCRLF.
@@ -16,7 +19,10 @@ type CRLFStats struct {
 // a newline gets one), and with dotStuff a line beginning with "." gets
 // another "." in front (RFC 1939 byte-stuffing; the terminating ".\r\n" is
 // the caller's). bodyLines >= 0 stops after the header, the empty line and
-// that many body lines (POP3 TOP); -1 copies everything.
+// that many body lines (POP3 TOP); -1 copies everything. The header ends
+// where package postern/pkg/header says; for TOP, a header that ends
+// without its empty line (at a line that is not a header, or at the end of
+// the file) gets one, as RFC 1939 has the header and body parted by it.
 //
 // The size POP3 LIST and IMAP RFC822.SIZE report is Bytes with dotStuff
 // false, so sizes and transfers always agree.
@@ -29,13 +35,23 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 		return err
 	}
 	crlf, dot, cr := []byte("\r\n"), []byte("."), []byte("\r")
-	atLineStart, lineHasContent, pendingCR := true, false, false
+	atLineStart, pendingCR := true, false
+	var sp header.Splitter
 	inHeader, body := true, 0
+	kind := header.Field // of the current line
 	for {
 		chunk, rerr := br.ReadSlice('\n')
 		if len(chunk) > 0 {
 			if atLineStart {
-				if !inHeader && bodyLines >= 0 && body >= bodyLines {
+				// The first piece of a line holds enough of it to decide.
+				kind = sp.Next(bytes.TrimSuffix(chunk, []byte{'\n'}))
+				if inHeader && kind == header.Body && bodyLines >= 0 {
+					if err := write(crlf); err != nil { // the missing empty line
+						return st, err
+					}
+				}
+				inHeader = kind == header.Field || kind == header.Continuation
+				if kind == header.Body && bodyLines >= 0 && body >= bodyLines {
 					return st, nil
 				}
 				if dotStuff && chunk[0] == '.' {
@@ -56,7 +72,6 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 					if err := write(cr); err != nil {
 						return st, err
 					}
-					lineHasContent = true
 				}
 			}
 			if len(content) > 0 && content[len(content)-1] == '\r' {
@@ -66,7 +81,6 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 				}
 			}
 			if len(content) > 0 {
-				lineHasContent = true
 				if inHeader && !st.Header8bit {
 					for _, c := range content {
 						if c >= 0x80 {
@@ -83,14 +97,10 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 				if err := write(crlf); err != nil {
 					return st, err
 				}
-				if inHeader {
-					if !lineHasContent {
-						inHeader = false
-					}
-				} else {
+				if kind == header.Body {
 					body++
 				}
-				atLineStart, lineHasContent = true, false
+				atLineStart = true
 			} else {
 				atLineStart = false
 			}
@@ -107,6 +117,11 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 	}
 	if !atLineStart {
 		if err := write(crlf); err != nil {
+			return st, err
+		}
+	}
+	if inHeader && bodyLines >= 0 {
+		if err := write(crlf); err != nil { // all header: the empty line after it
 			return st, err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postern/pkg/header"
 )
 
 func TestNames(t *testing.T) {
@@ -147,7 +149,16 @@ func TestCopyCRLF(t *testing.T) {
 		{"S: 1\nT: 2\n\nl1\nl2\nl3\n", "S: 1\r\nT: 2\r\n\r\nl1\r\n", false, 1},
 		{"S: 1\r\n\r\nl1\r\n", "S: 1\r\n\r\n", false, 0},
 		{"S: 1\n\n.l1\nl2\n", "S: 1\r\n\r\n..l1\r\nl2\r\n", true, 5},
-		{"S: 1\nno body", "S: 1\r\nno body\r\n", false, 0},
+		// A header that ends at a line that is not a header, or at the end
+		// of the file: TOP puts the missing empty line in, RETR sends the file.
+		{"S: 1\nno body", "S: 1\r\n\r\n", false, 0},
+		{"S: 1\nAre you there?\nT: 2\n", "S: 1\r\n\r\nAre you there?\r\n", false, 1},
+		{"S: 1\nAre you there?\nT: 2\n", "S: 1\r\nAre you there?\r\nT: 2\r\n", false, -1},
+		{"S: 1\n f\n", "S: 1\r\n f\r\n\r\n", false, 3},
+		{"S: 1\n f\n", "S: 1\r\n f\r\n", false, -1},
+		{" x\ny\n", "\r\n x\r\n", false, 1},
+		{"From a@b date\nS: 1\n\nb\n", "\r\nFrom a@b date\r\nS: 1\r\n", false, 2},
+		{"", "\r\n", false, 0},
 	}
 	for _, c := range cases {
 		var b bytes.Buffer
@@ -171,6 +182,10 @@ func TestCopyCRLF(t *testing.T) {
 	if st.Header8bit {
 		t.Error("8-bit body taken for header")
 	}
+	st, _ = CopyCRLF(&bytes.Buffer{}, strings.NewReader("Subject: x\nno header: caf\xc3\xa9\n"), false, -1)
+	if st.Header8bit {
+		t.Error("8-bit body after a header without its empty line taken for header")
+	}
 }
 
 func FuzzCopyCRLF(f *testing.F) {
@@ -191,6 +206,16 @@ func FuzzCopyCRLF(f *testing.F) {
 		}
 		if dot && strings.Contains("\r\n"+out, "\r\n.\r\n") {
 			t.Fatalf("unstuffed terminator in %q", out)
+		}
+		if top >= 0 && !dot && in != "" {
+			// TOP agrees with the header split imapd makes of the same file.
+			var full bytes.Buffer
+			CopyCRLF(&full, strings.NewReader(in), false, -1)
+			ws := header.WithSeparator(full.Bytes())
+			_, body, _ := header.End(ws, true)
+			if !bytes.HasPrefix(ws, b.Bytes()) || b.Len() < body {
+				t.Fatalf("TOP %d of %q: %q; message with its separator: %q", top, in, out, ws)
+			}
 		}
 		if top < 0 {
 			size, _ := CopyCRLF(&bytes.Buffer{}, strings.NewReader(in), false, -1)
