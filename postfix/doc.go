@@ -43,6 +43,9 @@
 //	           parameter NAME is not implemented by Postern and is ignored"
 //	           (and "DIR/master.cf: service S: parameter ..." for -o), unless
 //	           the value gives Postfix's result anyway (empty, the default);
+//	           "DIR/main.cf: NAME = VALUE is not implemented by Postern: ..."
+//	           for a value Postern handles otherwise (smtp_tls_security_level
+//	           verify, secure, dane, fingerprint);
 //	           "DIR/main.cf: LIST: restriction R is not implemented by Postern:
 //	           recipients that reach it get 451 4.3.5 Server configuration
 //	           error" (or "is unknown"); "DIR/main.cf: PARAM: table type T is

@@ -46,8 +46,40 @@ func Unimplemented(c *Config, svcs []Service) []string {
 // reports as it plans its services.
 func UnimplementedSettings(c *Config, svcs []Service) []string {
 	out := UnimplementedParams(c, svcs)
+	out = append(out, unimplementedValues(c, svcs)...)
 	out = append(out, unimplementedRestrictions(c, svcs)...)
 	return append(out, unsupportedTables(c, svcs)...)
+}
+
+// partial are implemented parameters with values Postern does not implement: for such a
+// value, what it does instead.
+var partial = map[string]func(v string) string{
+	"smtp_tls_security_level": func(v string) string {
+		switch strings.ToLower(v) {
+		case "dane", "dane-only", "fingerprint", "verify", "secure":
+			return "it is treated as encrypt, without verifying the server's certificate"
+		}
+		return ""
+	},
+}
+
+// unimplementedValues warns about the values of partial parameters set explicitly in
+// main.cf or with -o that Postern does not implement.
+func unimplementedValues(c *Config, svcs []Service) []string {
+	var out []string
+	for _, ctx := range contexts(c, svcs) {
+		for _, n := range ctx.names {
+			check := partial[n]
+			if check == nil {
+				continue
+			}
+			v := strings.TrimSpace(ctx.cfg.Get(n))
+			if instead := check(v); instead != "" {
+				out = append(out, fmt.Sprintf("%s: %s = %s is not implemented by Postern: %s", ctx.where, n, printable(v), instead))
+			}
+		}
+	}
+	return out
 }
 
 // context is main.cf, or main.cf with one master.cf service's -o settings over it, as that

@@ -209,3 +209,18 @@ func TestDebianStock(t *testing.T) {
 		t.Errorf("with smtpd_milters: %q", got)
 	}
 }
+
+func TestUnimplementedValues(t *testing.T) {
+	c, svcs := loadDir(t, "smtp_tls_security_level = verify\n", `
+relay unix - - y - - smtp -o smtp_tls_security_level=may
+secure unix - - y - - smtp -o { smtp_tls_security_level = dane }
+`)
+	got := UnimplementedSettings(c, svcs)
+	want := []string{
+		filepath.Join(c.Dir(), "main.cf") + ": smtp_tls_security_level = verify is not implemented by Postern: it is treated as encrypt, without verifying the server's certificate",
+		filepath.Join(c.Dir(), "master.cf") + ": service secure: smtp_tls_security_level = dane is not implemented by Postern: it is treated as encrypt, without verifying the server's certificate",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
