@@ -15,7 +15,7 @@ TIMEOUT ?= 20m
 # Every program folder that has been written (one with a main.go).
 ALL_PROGRAMS := master smtpd pickup cleanup qmgr local bounce postdrop sendmail \
 	postmap postalias newaliases pop3d imapd authd postfix postconf postqueue postsuper smtp \
-	postmulti postcat showq
+	postmulti postcat showq postlogd
 PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(p)/main.go),$(p)))
 
 # Where they go (Debian layout: scripts/install.sh).

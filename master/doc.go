@@ -28,13 +28,16 @@
 // inet services listen on [host:]port; without a host on every address of
 // inet_interfaces (all, loopback-only, or a list). unix services listen on
 // $queue_directory/private/NAME, or public/NAME for private = n, mode 0666.
-// unix-dgram, fifo and pass services are skipped with a warning, and so is a
-// service whose program does not exist in daemon_directory, or is a Postfix
-// daemon that Postern does not implement (Postfix's own file, left in
-// daemon_directory, cannot work under this master). Services of the Postfix
-// daemons whose work Postern's programs do themselves (trivial-rewrite,
-// tlsmgr, anvil, scache, proxymap, and the error service) are skipped
-// silently: see config.Service.Program. chroot = y is accepted and ignored.
+// unix-dgram services (Debian's postlog) bind a datagram socket at the same
+// place, mode 0666; their child is started when a datagram waits and reads
+// the datagrams from it (service.MainDgram). fifo and pass services are
+// skipped with a warning, and so is a service whose program does not exist
+// in daemon_directory, or is a Postfix daemon that Postern does not
+// implement (Postfix's own file, left in daemon_directory, cannot work under
+// this master). Services of the Postfix daemons whose work Postern's
+// programs do themselves (trivial-rewrite, tlsmgr, anvil, scache, proxymap,
+// and the error service) are skipped silently: see config.Service.Program.
+// chroot = y is accepted and ignored.
 //
 // At start and at each reload master logs one warning per parameter set in
 // main.cf or with -o in master.cf that Postern does not implement, per smtpd

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -84,7 +85,7 @@ func (m *master) plan(cfg *config.Config) ([]*service, error) {
 	var out []*service
 	for _, c := range confs {
 		switch c.Type {
-		case "inet", "unix":
+		case "inet", "unix", "unix-dgram":
 		default:
 			m.warnOnce(c.Key()+" type", "master.cf line %d: service %s type %s is not supported -- skipped", c.Line, c.Name, c.Type)
 			continue
@@ -138,7 +139,7 @@ func listenSpec(c config.Service, cfg *config.Config) (string, error) {
 		if c.Private {
 			dir = "private"
 		}
-		return "unix " + filepath.Join(cfg.Get("queue_directory"), dir, c.Name), nil
+		return c.Type + " " + filepath.Join(cfg.Get("queue_directory"), dir, c.Name), nil
 	}
 }
 
@@ -146,6 +147,9 @@ func listenSpec(c config.Service, cfg *config.Config) (string, error) {
 func (m *master) start(s *service) {
 	s.stop = make(chan struct{})
 	s.done = make(chan struct{})
+	if r, w, err := os.Pipe(); err == nil {
+		s.stopR, s.stopW = r, w
+	}
 	m.services[s.conf.Key()] = s
 	go m.supervise(s)
 	if s.wakeup > 0 {
@@ -160,10 +164,7 @@ func (m *master) start(s *service) {
 func (m *master) retire(ss ...*service) {
 	m.mu.Lock()
 	for _, s := range ss {
-		if !s.stopped {
-			s.stopped = true
-			close(s.stop)
-		}
+		s.halt()
 		m.signalLocked(s, sigTERM)
 	}
 	m.mu.Unlock()

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("POSTERN_TEST_RACE") != "" {
 		args = append(args, "-race")
 	}
-	build := exec.Command("go", append(args, ".", "../postfix", "./testdata/echod")...)
+	build := exec.Command("go", append(args, ".", "../postfix", "../postlogd", "./testdata/echod")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
@@ -134,7 +134,7 @@ func (in *instance) greet(network, addr string) []string {
 	in.t.Helper()
 	c, err := net.DialTimeout(network, addr, 5*time.Second)
 	if err != nil {
-		in.t.Fatalf("dial %s: %v", addr, err)
+		in.t.Fatalf("dial %s: %v\nlog:\n%s", addr, err, in.log())
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -422,4 +422,72 @@ qmgr unix n n n 1 1 echod
 	if strings.Count(in.log(), "warning") != 1 {
 		t.Errorf("unexpected warnings:\n%s", in.log())
 	}
+}
+
+// TestMasterUnixDgram: a unix-dgram service (Debian's postlog line) gets a datagram socket in
+// public/, mode 0666; its program starts when a datagram waits and postlogd appends each one
+// to maillog_file as one line, cut to 4096 bytes; the socket survives a reload.
+func TestMasterUnixDgram(t *testing.T) {
+	in := newInstance(t, "postlog   unix-dgram n - n - 1 postlogd\n")
+	in.startMaster()
+	path := in.unix("public", "postlog")
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0666 {
+		t.Fatalf("public/postlog: %v %v", fi.Mode(), err)
+	}
+	if typ, err := socketType(path); err != nil || typ != syscall.SOCK_DGRAM {
+		t.Fatalf("public/postlog is not a datagram socket: %d %v", typ, err)
+	}
+	if strings.Contains(in.log(), "not supported") {
+		t.Fatalf("unix-dgram refused:\n%s", in.log())
+	}
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(s string) {
+		if _, err := c.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("Dec 07 10:00:00 host postfix/sendmail[42]: fatal: first")
+	send("Dec 07 10:00:01 host postfix/postdrop[43]: warning: x\ninjected: line\r" + strings.Repeat("y", 5000))
+	send("Dec 07 10:00:02 host postfix/postqueue[44]: last")
+	in.waitLog("host postfix/postqueue[44]: last\n", 10*time.Second)
+	lines := strings.Split(in.log(), "\n")
+	var got []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "Dec 07 10:00:0") {
+			got = append(got, l)
+		}
+	}
+	if len(got) != 3 || got[0] != "Dec 07 10:00:00 host postfix/sendmail[42]: fatal: first" ||
+		!strings.HasPrefix(got[1], "Dec 07 10:00:01 host postfix/postdrop[43]: warning: x injected: line yyy") || len(got[1]) != 4096 {
+		t.Fatalf("records in maillog_file: %q", got)
+	}
+
+	if out, code := in.postfix("reload"); code != 0 {
+		t.Fatalf("reload: %d %s", code, out)
+	}
+	in.waitLog("reload -- version", 5*time.Second)
+	send("Dec 07 10:00:03 host postfix/postqueue[45]: after reload")
+	in.waitLog("host postfix/postqueue[45]: after reload\n", 10*time.Second)
+}
+
+// socketType is the SO_TYPE of the socket bound at path (connecting a datagram socket to it
+// tells which it is).
+func socketType(path string) (int, error) {
+	for _, typ := range []int{syscall.SOCK_DGRAM, syscall.SOCK_STREAM} {
+		fd, err := syscall.Socket(syscall.AF_UNIX, typ, 0)
+		if err != nil {
+			return 0, err
+		}
+		err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: path})
+		syscall.Close(fd)
+		if err == nil {
+			return typ, nil
+		}
+	}
+	return 0, fmt.Errorf("cannot connect to %s", path)
 }

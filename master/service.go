@@ -44,9 +44,11 @@ type service struct {
 	lis      *listeners // shared with the next generation on reload
 	wakeup   time.Duration
 
-	stop    chan struct{} // closed when the service is retired
-	stopped bool          // under master.mu: no more children
-	done    chan struct{} // closed when supervise returned
+	stop chan struct{} // closed when the service is retired
+	// stopW is closed with stop, so that stopR wakes the poll of waitReadable at once.
+	stopR, stopW *os.File
+	stopped      bool          // under master.mu: no more children
+	done         chan struct{} // closed when supervise returned
 }
 
 // listeners are the listening sockets of one service. Master keeps them open
@@ -59,6 +61,18 @@ type listeners struct {
 	unixPath string     // socket to unlink when the service goes away
 	network  string     // for wakeups: "unix" or "tcp"
 	address  string
+}
+
+// halt retires s: no more children. The caller holds m.mu.
+func (s *service) halt() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	close(s.stop)
+	if s.stopW != nil {
+		s.stopW.Close()
+	}
 }
 
 func (l *listeners) close() {
@@ -164,7 +178,7 @@ func (m *master) openListeners(s config.Service, c *config.Config) (*listeners, 
 			if l.address == "" {
 				l.address = ln.Addr().String()
 			}
-			if err := l.adopt(ln); err != nil {
+			if err := l.adopt(ln.(*net.TCPListener), ln.Addr().String()); err != nil {
 				l.close()
 				return nil, err
 			}
@@ -173,31 +187,47 @@ func (m *master) openListeners(s config.Service, c *config.Config) (*listeners, 
 			return nil, fmt.Errorf("no usable address for %s", s.Name)
 		}
 		return l, nil
-	case "unix":
+	case "unix", "unix-dgram":
 		dir := "public"
 		if s.Private {
 			dir = "private"
 		}
 		path := filepath.Join(c.Get("queue_directory"), dir, s.Name)
-		l := &listeners{spec: "unix " + path, unixPath: path, network: "unix", address: path}
+		network := "unix"
+		if s.Type == "unix-dgram" {
+			network = "unixgram"
+		}
+		l := &listeners{spec: s.Type + " " + path, unixPath: path, network: network, address: path}
 		if err := os.MkdirAll(filepath.Dir(path), 0700); err != nil {
 			return nil, err
 		}
 		os.Remove(path)
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-		if err != nil {
-			return nil, fmt.Errorf("bind %s: %w", path, err)
+		var sock rawSocket
+		if network == "unix" {
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+			if err != nil {
+				return nil, fmt.Errorf("bind %s: %w", path, err)
+			}
+			ln.SetUnlinkOnClose(false)
+			sock = ln
+		} else {
+			// A datagram endpoint (Debian's postlog): clients send to it without connecting
+			// first, so it needs no accept; the child reads the datagrams from it.
+			pc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+			if err != nil {
+				return nil, fmt.Errorf("bind %s: %w", path, err)
+			}
+			sock = pc
 		}
-		ln.SetUnlinkOnClose(false)
 		if err := os.Chmod(path, 0666); err != nil {
-			ln.Close()
+			sock.Close()
 			l.close()
 			return nil, err
 		}
 		if os.Geteuid() == 0 && m.owner != nil {
 			os.Lchown(path, m.owner.uid, m.owner.gid)
 		}
-		if err := l.adopt(ln); err != nil {
+		if err := l.adopt(sock, path); err != nil {
 			l.close()
 			return nil, err
 		}
@@ -206,24 +236,19 @@ func (m *master) openListeners(s config.Service, c *config.Config) (*listeners, 
 	return nil, fmt.Errorf("unsupported service type %s", s.Type)
 }
 
-// adopt keeps a close-on-exec duplicate of ln's socket and closes ln. The
+// rawSocket is a listening stream socket or a bound datagram socket.
+type rawSocket interface {
+	SyscallConn() (syscall.RawConn, error)
+	Close() error
+}
+
+// adopt keeps a close-on-exec duplicate of sock and closes sock. The
 // duplicate goes through os.NewFile so that (*os.File).Fd, which os/exec
 // calls for ExtraFiles, leaves the socket non-blocking: the O_NONBLOCK flag
 // is shared with the children's copies.
-func (l *listeners) adopt(ln net.Listener) error {
-	defer ln.Close()
-	var (
-		rc  syscall.RawConn
-		err error
-	)
-	switch t := ln.(type) {
-	case *net.TCPListener:
-		rc, err = t.SyscallConn()
-	case *net.UnixListener:
-		rc, err = t.SyscallConn()
-	default:
-		return fmt.Errorf("unsupported listener %T", ln)
-	}
+func (l *listeners) adopt(sock rawSocket, name string) error {
+	defer sock.Close()
+	rc, err := sock.SyscallConn()
 	if err != nil {
 		return err
 	}
@@ -237,7 +262,7 @@ func (l *listeners) adopt(ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	l.files = append(l.files, os.NewFile(uintptr(dup), ln.Addr().String()))
+	l.files = append(l.files, os.NewFile(uintptr(dup), name))
 	l.fds = append(l.fds, dup)
 	return nil
 }

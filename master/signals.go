@@ -117,10 +117,7 @@ func (m *master) shutdown() {
 	m.mu.Lock()
 	m.stopping = true
 	for _, s := range m.services {
-		if !s.stopped {
-			s.stopped = true
-			close(s.stop)
-		}
+		s.halt()
 	}
 	m.signalLocked(nil, sigTERM)
 	m.mu.Unlock()

@@ -144,6 +144,9 @@ func (m *master) signalLocked(s *service, sig syscall.Signal) {
 // service_throttle_time. Children killed by a signal are replaced at once.
 func (m *master) supervise(s *service) {
 	defer close(s.done)
+	if s.stopR != nil {
+		defer s.stopR.Close()
+	}
 	var backoff time.Duration
 	for {
 		if !s.resident && !m.waitReadable(s) {
@@ -208,9 +211,16 @@ func (m *master) sleep(s *service, d time.Duration) bool {
 	}
 }
 
-// waitReadable polls s's listeners until a connection waits on one.
+// waitReadable polls s's listeners until a connection (or datagram) waits
+// on one. It returns false as soon as s is retired: stopR is in the poll set.
 func (m *master) waitReadable(s *service) bool {
-	pfds := make([]unix.PollFd, len(s.lis.fds))
+	n := len(s.lis.fds)
+	pfds := make([]unix.PollFd, n, n+1)
+	stopFD := -1
+	if s.stopR != nil {
+		stopFD = int(s.stopR.Fd())
+		pfds = append(pfds, unix.PollFd{})
+	}
 	for {
 		select {
 		case <-s.stop:
@@ -220,7 +230,10 @@ func (m *master) waitReadable(s *service) bool {
 		for i, fd := range s.lis.fds {
 			pfds[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 		}
-		n, err := unix.Poll(pfds, 200)
+		if stopFD >= 0 {
+			pfds[n] = unix.PollFd{Fd: int32(stopFD), Events: unix.POLLIN}
+		}
+		k, err := unix.Poll(pfds, 1000)
 		if err != nil && err != unix.EINTR {
 			m.logger().Warn("poll %s: %v", s.conf.Key(), err)
 			if !m.sleep(s, time.Second) {
@@ -228,8 +241,11 @@ func (m *master) waitReadable(s *service) bool {
 			}
 			continue
 		}
-		if n > 0 {
-			for _, p := range pfds {
+		if k > 0 {
+			if stopFD >= 0 && pfds[n].Revents != 0 {
+				return false
+			}
+			for _, p := range pfds[:n] {
 				if p.Revents&unix.POLLIN != 0 {
 					return true
 				}

@@ -23,7 +23,7 @@ func (m *master) wakeups(s *service) {
 			err = ipc.Trigger(s.lis.address, "W", 5*time.Second)
 		} else {
 			var c net.Conn
-			if c, err = net.DialTimeout("tcp", s.lis.address, 5*time.Second); err == nil {
+			if c, err = net.DialTimeout(s.lis.network, s.lis.address, 5*time.Second); err == nil {
 				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 				_, err = c.Write([]byte("W"))
 				c.Close()

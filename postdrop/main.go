@@ -15,6 +15,7 @@ import (
 
 	"postern/pkg/config"
 	"postern/pkg/ipc"
+	"postern/pkg/maillog"
 	"postern/pkg/queue"
 )
 
@@ -37,6 +38,7 @@ func main() {
 	if err != nil {
 		fatal(exTempFail, "%v", err)
 	}
+	mlog = maillog.FromConfig("postdrop", cfg.Get)
 	q := queue.New(cfg.Get("queue_directory"))
 	id, err := drop(q, os.Stdin, os.Getuid())
 	if err != nil {
@@ -182,7 +184,7 @@ func drop(q *queue.Queue, r io.Reader, uid int) (string, error) {
 		}
 		if skip {
 			name, _, _ := cutString(string(data), '=')
-			fmt.Fprintf(os.Stderr, "postdrop: warning: uid=%d: ignoring attribute record: %s\n", uid, name)
+			warn("uid=%d: ignoring attribute record: %s", uid, name)
 			continue
 		}
 		if err := f.Record(typ, data); err != nil {
@@ -221,7 +223,7 @@ func unwrapPath(err error) error {
 func wakePickup(q *queue.Queue) {
 	path := q.Socket("public", "pickup")
 	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(os.Stderr, "postdrop: warning: unable to look up public/pickup: %s\n", strerror(err))
+		warn("unable to look up public/pickup: %s", strerror(err))
 		return
 	}
 	ipc.Trigger(path, "W", time.Second)
@@ -237,7 +239,23 @@ func strerror(err error) string {
 	return s
 }
 
+// mlog is the mail log once main.cf is read. Like Postfix's postdrop, warnings and fatal
+// errors go to standard error and to the log; for an ordinary user, who may not write
+// maillog_file, through postlogd (postdrop is set-gid postdrop, so it reaches public/postlog).
+var mlog *maillog.Logger
+
+func warn(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "postdrop: warning: "+format+"\n", args...)
+	if mlog != nil && !mlog.ToStderr() {
+		mlog.Warn(format, args...)
+	}
+}
+
 func fatal(code int, format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "postdrop: fatal: "+format+"\n", args...)
+	if mlog != nil && !mlog.ToStderr() {
+		mlog.Info("fatal: "+format, args...)
+		mlog.Close()
+	}
 	os.Exit(code)
 }

@@ -120,6 +120,7 @@ var implemented = setOf(
 	"pop3d_tls_key_file",
 	"pop3d_tls_wrappermode",
 	"postern_passwd_file",
+	"postlog_service_name",
 	"prepend_delivered_header",
 	"propagate_unmatched_extensions",
 	"proxy_interfaces",

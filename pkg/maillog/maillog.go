@@ -6,7 +6,11 @@
 //
 //   - maillog_file, when set: each line is appended with one O_APPEND write, so lines of many
 //     processes never interleave, in postlogd's shape `Mmm dd HH:MM:SS host tag[pid]: text`;
-//     `/dev/stdout` and `/dev/stderr` are accepted too;
+//     `/dev/stdout` and `/dev/stderr` are accepted too. A process that may not open the file
+//     (a command run by an ordinary user: postdrop, postqueue, sendmail) sends each line
+//     instead as one datagram to the postlog service ($queue_directory/public/postlog),
+//     whose postlogd appends it (Postfix 3.4+'s msg_logger); lines longer than MaxText are
+//     cut. When that socket cannot be reached either, lines go to standard error;
 //   - otherwise syslog through /dev/log (facility mail), when that socket exists;
 //   - otherwise standard error (master's, which children inherit), in the maillog_file shape.
 //
@@ -17,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +32,18 @@ type Options struct {
 	SyslogName  string // syslog_name, default "postfix"
 	MaillogFile string // maillog_file
 	Hostname    string // myhostname; its first label appears in file lines
+	// PostlogSocket is the postlog service's datagram socket, used when maillog_file is set
+	// but cannot be opened; "" never uses it (postlogd itself).
+	PostlogSocket string
 }
+
+// MaxText bounds the text of one line sent to postlogd, as Postfix's msg_logger does
+// (MSG_LOGGER_RECLEN); MaxRecord bounds a whole record (stamp, host, tag and text) that
+// postlogd accepts.
+const (
+	MaxText   = 2000
+	MaxRecord = 4096
+)
 
 // Logger is safe for concurrent use.
 type Logger struct {
@@ -37,6 +53,7 @@ type Logger struct {
 	host    string
 	file    *os.File
 	syslog  net.Conn
+	postlog net.Conn // postlogd's socket, when maillog_file could not be opened
 	stderr  bool
 	program string
 	// Now is the clock; tests may replace it.
@@ -68,9 +85,16 @@ func New(program string, o Options) *Logger {
 		l.file = os.Stderr
 	case o.MaillogFile != "":
 		f, err := os.OpenFile(o.MaillogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0644)
-		if err == nil {
+		switch {
+		case err == nil:
 			l.file = f
-		} else {
+		case o.PostlogSocket != "":
+			if c, perr := net.Dial("unixgram", o.PostlogSocket); perr == nil {
+				l.postlog = c
+				break
+			}
+			fallthrough
+		default:
 			l.stderr = true
 			l.Warn("open maillog_file %s: %v", o.MaillogFile, err)
 		}
@@ -109,6 +133,11 @@ func (l *Logger) Close() error {
 		l.syslog.Close()
 		l.syslog = nil
 	}
+	if l.postlog != nil {
+		l.postlog.Close()
+		l.postlog = nil
+		l.stderr = true
+	}
 	if f := l.file; f != nil && f != os.Stdout && f != os.Stderr {
 		l.file = nil
 		l.stderr = true
@@ -119,7 +148,16 @@ func (l *Logger) Close() error {
 
 // FromConfig builds a logger from main.cf values read through get (config.Get).
 func FromConfig(program string, get func(string) string) *Logger {
-	return New(program, Options{SyslogName: get("syslog_name"), MaillogFile: get("maillog_file"), Hostname: get("myhostname")})
+	return New(program, ConfigOptions(get))
+}
+
+// ConfigOptions are the Options main.cf values read through get (config.Get) stand for.
+func ConfigOptions(get func(string) string) Options {
+	o := Options{SyslogName: get("syslog_name"), MaillogFile: get("maillog_file"), Hostname: get("myhostname")}
+	if name := get("postlog_service_name"); name != "" && get("queue_directory") != "" {
+		o.PostlogSocket = filepath.Join(get("queue_directory"), "public", name)
+	}
+	return o
 }
 
 // Program returns the program name this logger tags lines with.
@@ -146,6 +184,17 @@ func (l *Logger) emit(sev int, prefix, format string, args []any) {
 	if l.syslog != nil {
 		msg := fmt.Sprintf("<%d>%s %s[%d]: %s", facMail|sev, now.Format(time.Stamp), l.tag, l.pid, text)
 		if _, err := l.syslog.Write([]byte(msg)); err == nil {
+			return
+		}
+	}
+	if l.postlog != nil {
+		if len(text) > MaxText {
+			text = text[:MaxText]
+		}
+		rec := fmt.Sprintf("%s %s %s[%d]: %s", now.Format("Jan 02 15:04:05"), l.host, l.tag, l.pid, text)
+		// postlogd not reading (master down, socket buffer full): do not hang, say it on stderr.
+		l.postlog.SetWriteDeadline(now.Add(time.Second))
+		if _, err := l.postlog.Write([]byte(rec)); err == nil {
 			return
 		}
 	}
@@ -184,6 +233,37 @@ func (l *Logger) Fatal(format string, args ...any) {
 func (l *Logger) Panic(format string, args ...any) {
 	l.emit(sevErr, "panic: ", format, args)
 	os.Exit(2)
+}
+
+// Append writes one record that postlogd received (`Mmm dd HH:MM:SS host tag[pid]: text`,
+// formatted by the sender) to this logger's file, as one line: it is cut to MaxRecord bytes
+// and its CR, LF and NUL bytes become spaces, so that no sender can add lines of its own
+// making; an empty record is dropped. Without a file (maillog_file removed by a reload while the sender still had it)
+// the record goes to standard error.
+func (l *Logger) Append(rec []byte) error {
+	if len(rec) > MaxRecord {
+		rec = rec[:MaxRecord]
+	}
+	line := make([]byte, 0, len(rec)+1)
+	for _, c := range rec {
+		if c == '\n' || c == '\r' || c == 0 {
+			c = ' '
+		}
+		line = append(line, c)
+	}
+	line = []byte(strings.TrimRight(string(line), " "))
+	if len(line) == 0 {
+		return nil // nothing to say, and no empty line either
+	}
+	line = append(line, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.file != nil {
+		_, err := l.file.Write(line)
+		return err
+	}
+	_, err := os.Stderr.Write(line)
+	return err
 }
 
 // FormatDelay formats seconds as Postfix's format_tv with two significant digits and at most two

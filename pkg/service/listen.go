@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Environment variables set by master for its children.
@@ -16,13 +18,14 @@ const (
 )
 
 var (
-	listenOnce sync.Once
-	listeners  []net.Listener
-	listenErr  error
+	listenOnce  sync.Once
+	listeners   []net.Listener
+	packetConns []net.PacketConn
+	listenErr   error
 )
 
 // Listeners adopts the listening sockets inherited from master (fds 3 up to
-// 3+POSTERN_LISTEN_FDS-1, TCP or unix). The original descriptors are closed
+// 3+POSTERN_LISTEN_FDS-1, TCP or unix; unix datagram sockets go to PacketConns). The original descriptors are closed
 // (net.FileListener keeps a close-on-exec duplicate) and the variable is
 // removed from the environment, so programs this daemon runs inherit
 // neither. Later calls return the same listeners.
@@ -39,7 +42,18 @@ func Listeners() ([]net.Listener, error) {
 			return
 		}
 		for i := 0; i < n; i++ {
-			f := os.NewFile(uintptr(FirstFD+i), "listener"+strconv.Itoa(i))
+			fd := FirstFD + i
+			f := os.NewFile(uintptr(fd), "listener"+strconv.Itoa(i))
+			if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err == nil && typ == unix.SOCK_DGRAM {
+				pc, err := net.FilePacketConn(f)
+				f.Close()
+				if err != nil {
+					listenErr = fmt.Errorf("inherited datagram socket fd %d: %v", fd, err)
+					return
+				}
+				packetConns = append(packetConns, pc)
+				continue
+			}
 			ln, err := net.FileListener(f)
 			f.Close()
 			if err != nil {

@@ -16,14 +16,19 @@ type Env struct {
 	Config    *config.Config
 	Log       *maillog.Logger
 	Listeners []net.Listener
-	MaxProc   int
-	MaxIdle   time.Duration // 0 for resident services
+	// PacketConns are the datagram sockets of a unix-dgram service (MainDgram).
+	PacketConns []net.PacketConn
+	MaxProc     int
+	MaxIdle     time.Duration // 0 for resident services
 }
 
 // Options describe how Main runs a daemon.
 type Options struct {
 	// Resident daemons (qmgr, pickup) never exit for max_idle.
 	Resident bool
+	// NoPostlog keeps the daemon's own log lines away from the postlog service: postlogd
+	// must write them itself, or it would send them to itself.
+	NoPostlog bool
 }
 
 // Main is the whole main function of a stream daemon: it parses the
@@ -32,6 +37,22 @@ type Options struct {
 // connection with the handler start returns (see ServeStream). A start error
 // or a listener failure is fatal (exit 1); otherwise Main exits 0.
 func Main(prog string, o Options, start func(e *Env) (func(net.Conn), error)) {
+	e := setup(prog, o)
+	stopProfile := StartProfile(prog)
+	handle, err := start(e)
+	if err != nil {
+		e.Log.Fatal("%v", err)
+	}
+	if err := ServeStream(e.Listeners, e.MaxProc, e.MaxIdle, handle); err != nil {
+		e.Log.Fatal("accept: %v", err)
+	}
+	stopProfile()
+	os.Exit(0)
+}
+
+// setup is what Main and MainDgram do before start: command line, main.cf, log, inherited
+// sockets, SIGTERM.
+func setup(prog string, o Options) *Env {
 	a, err := ParseArgs(prog, os.Args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: fatal: %v\n", prog, err)
@@ -42,24 +63,19 @@ func Main(prog string, o Options, start func(e *Env) (func(net.Conn), error)) {
 		fmt.Fprintf(os.Stderr, "%s: fatal: %v\n", prog, err)
 		os.Exit(1)
 	}
-	log := maillog.FromConfig(prog, cfg.Get)
+	lo := maillog.ConfigOptions(cfg.Get)
+	if o.NoPostlog {
+		lo.PostlogSocket = ""
+	}
+	log := maillog.New(prog, lo)
 	lns, err := Listeners()
 	if err != nil {
 		log.Fatal("%v", err)
 	}
-	e := &Env{Args: a, Config: cfg, Log: log, Listeners: lns, MaxProc: MaxProc()}
+	e := &Env{Args: a, Config: cfg, Log: log, Listeners: lns, PacketConns: packetConns, MaxProc: MaxProc()}
 	if !o.Resident {
 		e.MaxIdle = cfg.Duration("max_idle")
 	}
 	SignalContext() // catch SIGTERM from the start
-	stopProfile := StartProfile(prog)
-	handle, err := start(e)
-	if err != nil {
-		log.Fatal("%v", err)
-	}
-	if err := ServeStream(lns, e.MaxProc, e.MaxIdle, handle); err != nil {
-		log.Fatal("accept: %v", err)
-	}
-	stopProfile()
-	os.Exit(0)
+	return e
 }

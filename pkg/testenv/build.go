@@ -22,7 +22,7 @@ import (
 var Programs = []string{
 	"master", "smtpd", "pickup", "cleanup", "qmgr", "local", "bounce",
 	"postdrop", "sendmail", "postmap", "newaliases", "pop3d", "imapd",
-	"authd", "postfix", "postconf", "postqueue", "postsuper", "smtp", "postcat", "showq",
+	"authd", "postfix", "postconf", "postqueue", "postsuper", "smtp", "postcat", "showq", "postlogd",
 }
 
 var (

@@ -159,6 +159,9 @@ func (l *Layout) MasterCFText() string {
 	if has("showq") {
 		line("showq          unix  n       -       n       -       -       showq")
 	}
+	if has("postlogd") {
+		line("postlog        unix-dgram n  -       n       -       1       postlogd")
+	}
 	if has("authd") {
 		line("auth           unix  -       n       n       -       -       authd")
 	}
