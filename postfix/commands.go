@@ -21,7 +21,7 @@ var commands = map[string]func(*script) int{
 	"abort":                 (*script).abort,
 	"reload":                (*script).reload,
 	"status":                (*script).status,
-	"check":                 (*script).check,
+	"check":                 (*script).checkCommand,
 	"flush":                 (*script).flush,
 	"set-permissions":       (*script).setPermissions,
 	"upgrade-configuration": func(*script) int { return 0 },
@@ -60,6 +60,8 @@ func (s *script) starting() int {
 	if code := s.check(); code != 0 {
 		return code
 	}
+	// Unreadable tables only defer the mail that needs them: said, not fatal.
+	s.checkTables()
 	s.say("starting the Postfix mail system")
 	return 0
 }

@@ -52,6 +52,15 @@
 //	           not supported by Postern: T:NAME is skipped"; and master's
 //	           warning for each master.cf service whose program it does not
 //	           run. start and reload show these too (master logs them).
+//	           Then the lookup tables: every hash:/btree: table named in
+//	           main.cf (and alias_maps, alias_database) or a master.cf -o
+//	           option whose FILE.db Postfix left in Berkeley DB format, which
+//	           Postern cannot read, is a warning naming the parameter, the
+//	           file and the command that rebuilds it ("postmap FILE",
+//	           "postalias FILE"), or, when FILE is gone too, an error saying
+//	           how to get the entries back, and check exits 1. start shows
+//	           the same (without failing: only mail that needs the table
+//	           waits).
 //	flush      Write the trigger "FADI" (flush dead sites, scan all,
 //	           deferred, incoming) to $queue_directory/public/qmgr.
 //	set-permissions  Give the queue directories their owners and modes, and

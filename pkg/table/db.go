@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +21,8 @@ import (
 	pebble "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage"
 	"github.com/cockroachdb/pebble/v2/sstable"
+
+	"postern/pkg/table/bdb"
 )
 
 // DBSuffix is appended to a hash: or btree: table's name to form the built file, as Postfix does.
@@ -32,35 +33,8 @@ const DBSuffix = ".db"
 // followed at once by postmap, is not reported.
 const StaleGrace = 100 * time.Second
 
-// ErrBerkeleyDB marks a FILE.db that Postfix left in Berkeley DB format.
-var ErrBerkeleyDB = errors.New("Berkeley DB file")
-
-// Berkeley DB magic numbers, at offset 12 of the metadata page (DB 2.x and later) or at offset
-// 0 (DB 1.85), in either byte order.
-var bdbMagics = []uint32{0x00061561, 0x00053162}
-
-func isBerkeleyDB(head []byte) bool {
-	for _, off := range []int{12, 0} {
-		if len(head) < off+4 {
-			continue
-		}
-		le := binary.LittleEndian.Uint32(head[off:])
-		be := binary.BigEndian.Uint32(head[off:])
-		for _, m := range bdbMagics {
-			if le == m || be == m {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// bdbError is the error for a Berkeley DB file; it names the command that fixes it.
-func bdbError(dbPath string) error {
-	src := strings.TrimSuffix(dbPath, DBSuffix)
-	return fmt.Errorf("table %s was made by Postfix (Berkeley DB); run \"postmap %s\" (or newaliases) to rebuild it: %w",
-		dbPath, src, ErrBerkeleyDB)
-}
+// ErrBerkeleyDB marks a FILE.db that Postfix left in Berkeley DB format (package bdb).
+var ErrBerkeleyDB = bdb.ErrBerkeleyDB
 
 // BlockCacheSize is the per-process block cache shared by all open tables.
 var BlockCacheSize int64 = 8 << 20
@@ -151,10 +125,10 @@ func openGeneration(path string) (*generation, error) {
 		return nil, fmt.Errorf("table %s: is a directory, not a table built by postmap; run \"postmap %s\"",
 			path, strings.TrimSuffix(path, DBSuffix))
 	}
-	head := make([]byte, 16)
+	head := make([]byte, bdb.HeadSize)
 	n, _ := f.ReadAt(head, 0)
-	if isBerkeleyDB(head[:n]) {
-		return nil, bdbError(path)
+	if bdb.Is(head[:n]) {
+		return nil, bdb.Problem(path, "")
 	}
 	if fi.Size() == 0 || fi.Size() > 1<<40 {
 		return nil, fmt.Errorf("table %s: not a table built by postmap (size %d); run \"postmap %s\"",

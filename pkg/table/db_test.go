@@ -2,6 +2,7 @@ package table
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,6 +64,15 @@ func TestMissingAndBerkeleyDB(t *testing.T) {
 	if err == nil || err.Error() != "open database "+src+".db: No such file or directory" {
 		t.Fatalf("%v", err)
 	}
+	// Without its source file, the error says how to get the entries back.
+	head := make([]byte, 4096)
+	copy(head[12:], []byte{0x61, 0x15, 0x06, 0x00})
+	os.WriteFile(src+".db", head, 0644)
+	_, err = Open("hash:"+src, nil)
+	if want := "table " + src + ".db was made by Postfix (Berkeley DB), which Postern cannot read, and its source file " + src + " is missing: write " + src + " again (db_dump -p " + src + ".db"; err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, ErrBerkeleyDB) {
+		t.Fatalf("no source: %v", err)
+	}
+	os.WriteFile(src, []byte("root: admin\n"), 0644)
 	for _, magic := range [][]byte{{0x61, 0x15, 0x06, 0x00}, {0x00, 0x06, 0x15, 0x61}, {0x62, 0x31, 0x05, 0x00}, {0x00, 0x05, 0x31, 0x62}} {
 		head := make([]byte, 4096)
 		copy(head[12:], magic)

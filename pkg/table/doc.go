@@ -25,8 +25,10 @@
 // FILE.db is a single pebble sstable file (github.com/cockroachdb/pebble/v2/sstable, v2.1.7):
 // keys sorted, 4 KiB Snappy blocks, a two-level index. It is Postern's own format; a FILE.db
 // in Berkeley DB format (magic 0x00061561 hash or 0x00053162 btree at offset 12 or 0, either
-// byte order) is refused with "table FILE.db was made by Postfix (Berkeley DB); run "postmap
-// FILE" (or newaliases) to rebuild it", and anything else that is not an sstable likewise.
+// byte order; package bdb) is refused with "table FILE.db was made by Postfix (Berkeley DB); run
+// "postmap FILE" (or newaliases) to rebuild it" or, when FILE is gone too, with the way to get
+// its entries back (db_dump -p), and anything else that is not an sstable likewise. make
+// install migrates such files and postfix check reports those left.
 //
 // A full pebble DB was considered and rejected. A pebble DB is a directory and pebble.Open
 // takes an exclusive fcntl lock on DIR/LOCK even read-only, so two daemons could not read
