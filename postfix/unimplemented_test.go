@@ -27,7 +27,10 @@ func instance(t *testing.T, bin, maincf, mastercf string, programs ...string) (d
 	}
 	maincf += "\nqueue_directory = " + dir + "/q\ndata_directory = " + dir + "/d\ndaemon_directory = " + dir + "/bin\n" +
 		"command_directory = " + dir + "/bin\nmeta_directory = " + dir + "/etc\nshlib_directory = no\nmaillog_file = " + dir + "/log\n" +
-		"mail_owner = nobody\n"
+		"mail_owner = nobody\n" +
+		// The instance's own aliases, not this machine's /etc/aliases.db (which may be
+		// Postfix's Berkeley DB file, a warning of checkTables).
+		"alias_maps = hash:" + dir + "/aliases\nalias_database = hash:" + dir + "/aliases\n"
 	os.WriteFile(filepath.Join(dir, "etc", "main.cf"), []byte(maincf), 0644)
 	os.WriteFile(filepath.Join(dir, "etc", "master.cf"), []byte(mastercf), 0644)
 	return dir, func(args ...string) (string, int) {
