@@ -45,6 +45,8 @@ var tree = []file{
 	{"/usr/lib/postfix/sbin/qmgr", 0755, "root:root"},
 	{"/usr/lib/postfix/sbin/cleanup", 0755, "root:root"},
 	{"/usr/lib/postfix/sbin/pickup", 0755, "root:root"},
+	{"/usr/lib/postfix/sbin/showq", 0755, "root:root"},
+	{"/usr/lib/postfix/sbin/postlogd", 0755, "root:root"},
 	{"/var/spool/postfix", fs.ModeDir | 0755, "root:root"},
 	{"/var/spool/postfix/maildrop", fs.ModeDir | fs.ModeSticky | 0730, "postfix:postdrop"},
 	{"/var/spool/postfix/public", fs.ModeDir | fs.ModeSetgid | 0710, "postfix:postdrop"},
