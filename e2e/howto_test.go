@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,56 +14,64 @@ import (
 	"postern/pkg/testenv"
 )
 
-var fromLine = regexp.MustCompile(`^From test@yourdomain\.com  [A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\n`)
-
-// TestHowto follows the howto: telnet to port 25, type the dialogue with
-// its misspelled Subjet: line, read the mbox with mail(1), then switch to
-// Maildir with postconf -e and postfix reload.
+// TestHowto follows the howto: telnet to port 25, type the seed's dialogue (its misspelled
+// Subjet: line directly followed by the text, with no empty line between), read the mbox with
+// mail(1), then switch to Maildir with postconf -e and postfix reload, type the second
+// dialogue and read that message over IMAP.
 func TestHowto(t *testing.T) {
 	need(t, append(core, "postconf", "postfix")...)
 	name, home, uid := testenv.CurrentUser(t)
-	e := testenv.Start(t, testenv.Options{})
+	opts := testenv.Options{}
+	imapAddr := ""
+	if os.Geteuid() == 0 && missing(t, "authd", "imapd") == "" {
+		imapAddr, _ = testenv.FreeAddr()
+		opts.MasterCF = fmt.Sprintf("%-14s inet  n       n       n       -       -       imapd\n", imapAddr)
+	}
+	e := testenv.Start(t, opts)
 
 	c := e.SMTP(t)
 	if got := c.Expect(220); got != "220 postern.test ESMTP Postfix" {
 		t.Errorf("banner = %q, want %q", got, "220 postern.test ESMTP Postfix")
 	}
 	c.Cmd("ehlo localhost", 250)
-	c.Cmd("mail from: test@yourdomain.com", 250)
-	c.Cmd("rcpt to: "+name+"@postern.test", 250)
+	c.Cmd("mail from: root@localhost", 250)
+	c.Cmd("rcpt to: "+name+"@localhost", 250)
 	c.Cmd("data", 354)
-	c.Send("Subjet: test")
-	c.Send("hello")
+	c.Send("Subjet: My first mail on Postfix")
+	c.Send("Are you there?")
 	reply := c.Cmd(".", 250)
 	if !regexp.MustCompile(`^250 2\.0\.0 Ok: queued as [0-9A-F]+$`).MatchString(reply) {
 		t.Errorf("end of data: %q, want 250 2.0.0 Ok: queued as ID", reply)
 	}
+	id := testenv.QueueIDOf(reply)
 	c.Cmd("quit", 221)
 	c.Close()
 
 	var mbox string
 	e.WaitFor(t, 20*time.Second, func() bool {
 		mbox = e.Mbox(name)
-		return strings.Contains(mbox, "hello")
+		return strings.Contains(mbox, "Are you there?")
 	})
-	if !fromLine.MatchString(mbox) {
-		first, _, _ := strings.Cut(mbox, "\n")
-		t.Errorf("mbox does not start with a From_ line: %q", first)
-	}
-	for _, want := range []string{
-		"\nReturn-Path: <test@yourdomain.com>\n",
-		"\nDelivered-To: " + name + "@postern.test\n",
-		"\nReceived: from localhost",
-		"\nSubjet: test\n",
-		"\nhello\n",
-	} {
-		if !strings.Contains(mbox, want) {
-			t.Errorf("mbox lacks %q:\n%s", want, mbox)
-		}
-	}
-	if !strings.HasSuffix(mbox, "\n\n") {
-		t.Errorf("mbox message does not end with a blank line: %q", mbox[max(0, len(mbox)-40):])
-	}
+	// The whole mbox, line by line: the From_ line, local's and smtpd's headers, the
+	// Subjet: line inside the header block, cleanup's added headers after it, exactly one
+	// empty line, the body line, and the empty line that ends an mbox message.
+	wantLines(t, "mbox", mbox, []string{
+		`From root@localhost  [A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}`,
+		`Return-Path: <root@localhost>`,
+		`X-Original-To: ` + name + `@localhost`,
+		`Delivered-To: ` + name + `@localhost`,
+		`Received: from localhost \(localhost \[127\.0\.0\.1\]\)`,
+		`\tby postern\.test \(Postfix\) with ESMTP id ` + id,
+		`\tfor <` + name + `@localhost>; [A-Z][a-z]{2}, [ \d]\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4} \(\S+\)`,
+		`Subjet: My first mail on Postfix`,
+		`Message-Id: <\d{14}\.` + id + `@postern\.test>`,
+		`Date: [A-Z][a-z]{2}, [ \d]\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4} \(\S+\)`,
+		`From: root@localhost`,
+		``,
+		`Are you there\?`,
+		``,
+		``, // after the last newline
+	})
 	path := e.MailDir + "/" + name
 	if st, err := os.Stat(path); err != nil {
 		t.Error(err)
@@ -85,14 +95,14 @@ func TestHowto(t *testing.T) {
 		cmd.Env = env
 		cmd.Stdin = strings.NewReader("x\n")
 		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "1 message") || !strings.Contains(string(out), "test@yourdomain") {
+		if err != nil || !strings.Contains(string(out), "1 message") || !strings.Contains(string(out), "root@localhost") {
 			t.Errorf("mail -f %s: %v\n%s", path, err, out)
 		}
 		cmd = exec.Command("/usr/bin/mail", "-N", "-f", path)
 		cmd.Env = env
 		cmd.Stdin = strings.NewReader("p 1\nx\n")
 		out, err = cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "hello") || !strings.Contains(string(out), "Subjet: test") {
+		if err != nil || !strings.Contains(string(out), "Are you there?") || !strings.Contains(string(out), "Subjet: My first mail on Postfix") {
 			t.Errorf("mail -f %s, p 1: %v\n%s", path, err, out)
 		}
 	})
@@ -107,8 +117,18 @@ func TestHowto(t *testing.T) {
 		}
 		e.Reload(t)
 		before := e.Mbox(name)
-		e.SendMail(t, "test@yourdomain.com", []string{name + "@postern.test"},
-			"Subject: My first mail in a Maildir\n\nAre you there?\n")
+		// The howto's second dialogue, again without an empty line after the header.
+		c := e.SMTP(t)
+		c.Expect(220)
+		c.Cmd("ehlo yourdomain.com", 250)
+		c.Cmd("mail from: test@yourdomain.com", 250)
+		c.Cmd("rcpt to: "+name+"@postern.test", 250)
+		c.Cmd("data", 354)
+		c.Send("Subject: My first mail for my domain")
+		c.Send("Are you there?")
+		id := testenv.QueueIDOf(c.Cmd(".", 250))
+		c.Cmd("quit", 221)
+		c.Close()
 		var files []string
 		e.WaitFor(t, 20*time.Second, func() bool {
 			files = e.MaildirNew(home)
@@ -123,16 +143,91 @@ func TestHowto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"Subject: My first mail in a Maildir\n", "Are you there?\n", "Return-Path: <test@yourdomain.com>\n"} {
-			if !strings.Contains(string(b), want) {
-				t.Errorf("maildir file lacks %q:\n%s", want, b)
-			}
-		}
+		// Maildir: no From_ line and no trailing empty line, otherwise as the mbox.
+		wantLines(t, "maildir file", string(b), []string{
+			`Return-Path: <test@yourdomain\.com>`,
+			`X-Original-To: ` + name + `@postern\.test`,
+			`Delivered-To: ` + name + `@postern\.test`,
+			`Received: from yourdomain\.com \(localhost \[127\.0\.0\.1\]\)`,
+			`\tby postern\.test \(Postfix\) with ESMTP id ` + id,
+			`\tfor <` + name + `@postern\.test>; .*`,
+			`Subject: My first mail for my domain`,
+			`Message-Id: <\d{14}\.` + id + `@postern\.test>`,
+			`Date: .*`,
+			`From: test@yourdomain\.com`,
+			``,
+			`Are you there\?`,
+			``,
+		})
 		if st, err := os.Stat(files[0]); err == nil && int(st.Sys().(*syscall.Stat_t).Uid) != uid {
 			t.Errorf("%s not owned by the user", files[0])
 		}
 		if e.Mbox(name) != before {
 			t.Errorf("the mbox changed after home_mailbox = Maildir/")
 		}
+		if imapAddr == "" {
+			t.Log("no IMAP check: imapd or authd missing")
+			return
+		}
+		// The same message through the real imapd under master, as an IMAP client sees it.
+		const password = "Howto-pass1"
+		cmd := exec.Command("chpasswd")
+		cmd.Stdin = strings.NewReader(name + ":" + password + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("chpasswd: %v %s", err, out)
+		}
+		im := dialText(t, imapAddr)
+		im.expect("* OK")
+		im.cmd("a login "+name+" "+password, "a OK")
+		im.cmd("b select INBOX", "b OK")
+		im.send("c fetch 1 (ENVELOPE BODY.PEEK[HEADER] BODY.PEEK[TEXT])")
+		got := im.until("c OK")
+		env := regexp.MustCompile(`ENVELOPE \("([^"]+)" "My first mail for my domain" \(\(NIL NIL "test" "yourdomain\.com"\)\) .* "<\d{14}\.` + id + `@postern\.test>"\)`)
+		if !env.MatchString(got) {
+			t.Errorf("ENVELOPE lacks date, subject, from or message-id:\n%s", got)
+		}
+		crlf := strings.ReplaceAll(string(b), "\n", "\r\n")
+		hdr, text, _ := strings.Cut(crlf, "\r\n\r\n")
+		if h := imapLiteral(t, got, "BODY[HEADER]"); h != hdr+"\r\n\r\n" {
+			t.Errorf("BODY[HEADER] = %q, want %q", h, hdr+"\r\n\r\n")
+		}
+		if b := imapLiteral(t, got, "BODY[TEXT]"); b != "Are you there?\r\n" || text != b {
+			t.Errorf("BODY[TEXT] = %q, want %q", b, "Are you there?\r\n")
+		}
+		im.cmd("d logout", "* BYE")
 	})
+}
+
+// wantLines checks text line by line against anchored regular expressions, one per line
+// (the last one matches what follows the final newline, normally nothing).
+func wantLines(t *testing.T, what, text string, want []string) {
+	t.Helper()
+	lines := strings.Split(text, "\n")
+	for i, w := range want {
+		if i >= len(lines) {
+			t.Errorf("%s has %d lines, want %d:\n%s", what, len(lines), len(want), text)
+			return
+		}
+		if !regexp.MustCompile(`^` + w + `$`).MatchString(lines[i]) {
+			t.Errorf("%s line %d = %q, want %s\n%s", what, i+1, lines[i], w, text)
+		}
+	}
+	if len(lines) != len(want) {
+		t.Errorf("%s has %d lines, want %d:\n%s", what, len(lines), len(want), text)
+	}
+}
+
+// imapLiteral returns the literal after item ("BODY[TEXT] {N}\r\n") in a FETCH response
+// as read from the wire.
+func imapLiteral(t *testing.T, resp, item string) string {
+	t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(item) + ` \{(\d+)\}\r\n`).FindStringSubmatchIndex(resp)
+	if m == nil {
+		t.Fatalf("no %s literal in %q", item, resp)
+	}
+	n, _ := strconv.Atoi(resp[m[2]:m[3]])
+	if m[1]+n > len(resp) {
+		t.Fatalf("%s literal cut short in %q", item, resp)
+	}
+	return resp[m[1] : m[1]+n]
 }

@@ -16,6 +16,14 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // need skips the test while a program it depends on has not been written.
 func need(t *testing.T, programs ...string) {
 	t.Helper()
+	if p := missing(t, programs...); p != "" {
+		t.Skipf("program %s is not there yet", p)
+	}
+}
+
+// missing returns the first of programs that has not been written, or "".
+func missing(t *testing.T, programs ...string) string {
+	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -26,9 +34,10 @@ func need(t *testing.T, programs ...string) {
 	}
 	for _, p := range programs {
 		if !have[p] {
-			t.Skipf("program %s is not there yet", p)
+			return p
 		}
 	}
+	return ""
 }
 
 // core are the programs every delivery test needs.
