@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/header"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/queue"
@@ -360,17 +361,20 @@ func (s *server) readOriginal(qname, id string, k kind, req ipc.Attrs) origMsg {
 	return m
 }
 
-// readLines splits content into lines; with headersOnly it stops at the header block's end.
+// readLines splits content into lines; with headersOnly it stops at the header block's end
+// (package postern/pkg/header).
 func readLines(r io.Reader, headersOnly bool) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	lines := []string{}
+	var sp header.Splitter
 	for sc.Scan() {
-		l := sc.Text()
-		if headersOnly && l == "" {
-			break
+		if headersOnly {
+			if k := sp.Next(sc.Bytes()); k != header.Field && k != header.Continuation {
+				break
+			}
 		}
-		lines = append(lines, l)
+		lines = append(lines, sc.Text())
 	}
 	return lines, sc.Err()
 }
@@ -380,8 +384,9 @@ func headerBlock(lines []string) []string {
 	if lines == nil {
 		return nil
 	}
+	var sp header.Splitter
 	for i, l := range lines {
-		if l == "" {
+		if k := sp.Next([]byte(l)); k != header.Field && k != header.Continuation {
 			return lines[:i]
 		}
 	}
@@ -390,15 +395,13 @@ func headerBlock(lines []string) []string {
 
 // messageID finds the original's Message-Id in its header block.
 func messageID(lines []string) string {
+	lines = headerBlock(lines)
 	for i, l := range lines {
-		if l == "" {
-			break
-		}
 		name, v, ok := strings.Cut(l, ":")
 		if !ok || !strings.EqualFold(strings.TrimSpace(name), "message-id") {
 			continue
 		}
-		for j := i + 1; j < len(lines) && lines[j] != "" && (lines[j][0] == ' ' || lines[j][0] == '\t'); j++ {
+		for j := i + 1; j < len(lines) && (lines[j][0] == ' ' || lines[j][0] == '\t'); j++ {
 			v += " " + lines[j]
 		}
 		v = strings.TrimSpace(v)

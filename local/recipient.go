@@ -11,6 +11,7 @@ import (
 	"postern/pkg/addr"
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
+	"postern/pkg/header"
 	"postern/pkg/passwd"
 	"postern/pkg/queue"
 )
@@ -157,16 +158,17 @@ const (
 
 // deliveredTo collects the lower-cased Delivered-To values of the
 // message's header block, which ends at the first line that is not a
-// header or a continuation.
+// header or a continuation (package postern/pkg/header).
 func deliveredTo(qf *os.File, offset int64) (map[string]bool, error) {
 	seen := map[string]bool{}
 	br := bufio.NewReaderSize(io.LimitReader(queue.ContentReader(qf, offset), maxHeaderBytes), 4096)
-	first := true
+	var sp header.Splitter
 	for {
 		line, err := br.ReadSlice('\n')
 		long := err == bufio.ErrBufferFull
 		if len(line) > 0 {
-			if !isHeaderLine(line, first) {
+			// A long line's first piece (4096 bytes) is enough to tell.
+			if k := sp.Next(bytes.TrimSuffix(line, []byte{'\n'})); k != header.Field && k != header.Continuation {
 				return seen, nil
 			}
 			if len(line) > len(deliveredToPrefix) && bytes.EqualFold(line[:len(deliveredToPrefix)], []byte(deliveredToPrefix)) &&
@@ -176,7 +178,6 @@ func deliveredTo(qf *os.File, offset int64) (map[string]bool, error) {
 					seen[v] = true
 				}
 			}
-			first = false
 		}
 		for long { // skip the rest of an overlong line
 			_, err = br.ReadSlice('\n')
@@ -189,21 +190,4 @@ func deliveredTo(qf *os.File, offset int64) (map[string]bool, error) {
 			return nil, err
 		}
 	}
-}
-
-// isHeaderLine tells whether line continues the header block: "Name:"
-// with a non-empty printable name, or folded whitespace after a header.
-func isHeaderLine(line []byte, first bool) bool {
-	if line[0] == ' ' || line[0] == '\t' {
-		return !first
-	}
-	for i, c := range line {
-		if c == ':' {
-			return i > 0
-		}
-		if c <= ' ' || c >= 0x7f {
-			return false
-		}
-	}
-	return false
 }

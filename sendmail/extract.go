@@ -2,15 +2,18 @@ package main
 
 import (
 	"strings"
+
+	msghdr "postern/pkg/header"
 )
 
 // header collects the primary header block as sendmail reads it, for -t. It is tolerant as
 // Postfix's is: a header ends at the first empty line or at the first line that is neither a
-// "name:" field nor a continuation; folded fields are joined.
+// "name:" field nor a continuation (package postern/pkg/header); folded fields are joined.
 type header struct {
 	fields []string // unfolded "Name: value"
 	size   int
 	limit  int // header_size_limit: fields past it are not collected
+	split  msghdr.Splitter
 	done   bool
 }
 
@@ -20,16 +23,16 @@ func (h *header) line(l string) bool {
 	if h.done {
 		return false
 	}
-	if l != "" && (l[0] == ' ' || l[0] == '\t') && len(h.fields) > 0 {
+	switch h.split.Next([]byte(l)) {
+	case msghdr.Field:
+		h.add(l, false)
+		return true
+	case msghdr.Continuation:
 		h.add(l, true)
 		return true
 	}
-	if l == "" || !isField(l) {
-		h.done = true
-		return false
-	}
-	h.add(l, false)
-	return true
+	h.done = true
+	return false
 }
 
 func (h *header) add(l string, cont bool) {
@@ -42,22 +45,6 @@ func (h *header) add(l string, cont bool) {
 		return
 	}
 	h.fields = append(h.fields, l)
-}
-
-// isField tells whether l starts a header field: a name of printable characters other than
-// ':', optional blanks, then ':'.
-func isField(l string) bool {
-	i := 0
-	for i < len(l) && l[i] > ' ' && l[i] < 0x7f && l[i] != ':' {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
-		i++
-	}
-	return i < len(l) && l[i] == ':'
 }
 
 func fieldName(f string) (name, value string) {

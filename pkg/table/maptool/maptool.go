@@ -12,6 +12,7 @@ import (
 
 	"postern/pkg/aliases"
 	"postern/pkg/config"
+	"postern/pkg/header"
 	"postern/pkg/table"
 )
 
@@ -245,6 +246,7 @@ func (t *tool) runQuery() int {
 func (t *tool) keys(fn func(string)) error {
 	br := bufio.NewReaderSize(t.stdin, 64<<10)
 	inHeader := true
+	var sp header.Splitter
 	var hdr strings.Builder
 	flushHdr := func() {
 		if hdr.Len() > 0 {
@@ -271,14 +273,24 @@ func (t *tool) keys(fn func(string)) error {
 			if k := strings.TrimSpace(line); k != "" {
 				fn(k)
 			}
-		case inHeader && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) && hdr.Len() > 0:
-			hdr.WriteString("\n" + line)
-		case inHeader && line == "":
-			flushHdr()
-			inHeader = false
 		case inHeader:
-			flushHdr()
-			hdr.WriteString(line)
+			// The header ends where cleanup's does (package postern/pkg/header).
+			switch sp.Next([]byte(line)) {
+			case header.Continuation:
+				hdr.WriteString("\n" + line)
+			case header.Field:
+				flushHdr()
+				hdr.WriteString(line)
+			case header.Separator:
+				flushHdr()
+				inHeader = false
+			default: // a line that is not a header starts the body
+				flushHdr()
+				inHeader = false
+				if t.bodies {
+					fn(line)
+				}
+			}
 		default:
 			if t.bodies {
 				fn(line)
