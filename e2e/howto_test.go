@@ -29,23 +29,7 @@ func TestHowto(t *testing.T) {
 	}
 	e := testenv.Start(t, opts)
 
-	c := e.SMTP(t)
-	if got := c.Expect(220); got != "220 postern.test ESMTP Postfix" {
-		t.Errorf("banner = %q, want %q", got, "220 postern.test ESMTP Postfix")
-	}
-	c.Cmd("ehlo localhost", 250)
-	c.Cmd("mail from: root@localhost", 250)
-	c.Cmd("rcpt to: "+name+"@localhost", 250)
-	c.Cmd("data", 354)
-	c.Send("Subjet: My first mail on Postfix")
-	c.Send("Are you there?")
-	reply := c.Cmd(".", 250)
-	if !regexp.MustCompile(`^250 2\.0\.0 Ok: queued as [0-9A-F]+$`).MatchString(reply) {
-		t.Errorf("end of data: %q, want 250 2.0.0 Ok: queued as ID", reply)
-	}
-	id := testenv.QueueIDOf(reply)
-	c.Cmd("quit", 221)
-	c.Close()
+	id := telnet(t, e, "localhost", "root@localhost", name+"@localhost", "Subjet: My first mail on Postfix", "Are you there?")
 
 	var mbox string
 	e.WaitFor(t, 20*time.Second, func() bool {
@@ -118,17 +102,7 @@ func TestHowto(t *testing.T) {
 		e.Reload(t)
 		before := e.Mbox(name)
 		// The howto's second dialogue, again without an empty line after the header.
-		c := e.SMTP(t)
-		c.Expect(220)
-		c.Cmd("ehlo yourdomain.com", 250)
-		c.Cmd("mail from: test@yourdomain.com", 250)
-		c.Cmd("rcpt to: "+name+"@postern.test", 250)
-		c.Cmd("data", 354)
-		c.Send("Subject: My first mail for my domain")
-		c.Send("Are you there?")
-		id := testenv.QueueIDOf(c.Cmd(".", 250))
-		c.Cmd("quit", 221)
-		c.Close()
+		id := telnet(t, e, "yourdomain.com", "test@yourdomain.com", name+"@postern.test", "Subject: My first mail for my domain", "Are you there?")
 		var files []string
 		e.WaitFor(t, 20*time.Second, func() bool {
 			files = e.MaildirNew(home)
@@ -196,6 +170,30 @@ func TestHowto(t *testing.T) {
 		}
 		im.cmd("d logout", "* BYE")
 	})
+}
+
+// telnet types one of the howto's SMTP dialogues (with the DATA command the howto forgets)
+// and returns the queue ID.
+func telnet(t *testing.T, e *testenv.Env, helo, from, rcpt string, lines ...string) string {
+	t.Helper()
+	c := e.SMTP(t)
+	if got := c.Expect(220); got != "220 postern.test ESMTP Postfix" {
+		t.Errorf("banner = %q, want %q", got, "220 postern.test ESMTP Postfix")
+	}
+	c.Cmd("ehlo "+helo, 250)
+	c.Cmd("mail from: "+from, 250)
+	c.Cmd("rcpt to: "+rcpt, 250)
+	c.Cmd("data", 354)
+	for _, l := range lines {
+		c.Send(l)
+	}
+	reply := c.Cmd(".", 250)
+	if !regexp.MustCompile(`^250 2\.0\.0 Ok: queued as [0-9A-F]+$`).MatchString(reply) {
+		t.Errorf("end of data: %q, want 250 2.0.0 Ok: queued as ID", reply)
+	}
+	c.Cmd("quit", 221)
+	c.Close()
+	return testenv.QueueIDOf(reply)
 }
 
 // wantLines checks text line by line against anchored regular expressions, one per line
