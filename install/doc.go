@@ -46,9 +46,10 @@
 //
 // It reads the manifest backwards: installed files and links are removed,
 // saved files put back (Postfix's Berkeley DB tables byte for byte, one
-// "restored the previous FILE.db" line each), tables install built where
-// there were none removed and rebuilt with Postfix's postmap/postalias once
-// those are back, lines added to master.cf taken out, and the
+// "restored the previous FILE.db" line each; one whose source was changed
+// since install is rebuilt with Postfix's postmap/postalias, or named when
+// those are not there), tables install built where there were none removed
+// and rebuilt with Postfix's postmap/postalias once those are back, lines added to master.cf taken out, and the
 // configuration files install wrote removed unless they were changed since
 // (make uninstall PURGE=1 removes those too). Directories install made are
 // removed when empty, after the sockets and pid file master leaves in the

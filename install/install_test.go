@@ -566,7 +566,21 @@ func TestInstallMigratesTables(t *testing.T) {
 		t.Errorf("second install: manifest has %d lines, had %d", len(m2), len(m))
 	}
 
+	// virtual edited under Postern: Postfix's restored virtual.db is stale.
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(dest+"/etc/postfix/virtual", later, later)
 	out = mk(t, "uninstall", "DESTDIR="+dest)
+	for _, l := range []string{
+		"make uninstall: /etc/postfix/virtual changed since make install: Postfix needs \"postmap hash:/etc/postfix/virtual\"\n",
+		"make uninstall: removed /etc/postfix/sender_login.db (Postern's); Postfix needs \"postmap hash:/etc/postfix/sender_login\"\n",
+	} {
+		if !strings.Contains(out, l) {
+			t.Errorf("uninstall did not say %q:\n%s", l, out)
+		}
+	}
+	if strings.Count(out, "Postfix needs") != 2 {
+		t.Errorf("uninstall names tables whose source did not change:\n%s", out)
+	}
 	for db := range postfixDB {
 		if db == "/etc/postfix/canonical.db" {
 			continue

@@ -29,6 +29,9 @@
 #                   (postmap or postalias) from MAP (type:source) where there
 #                   was none: uninstall removes it and runs Postfix's CMD MAP
 #                   when that is back (a replaced Postfix FILE.db is an "s")
+#   m PATH CMD MAP  Postfix's table PATH (saved, "s") was rebuilt by Postern:
+#                   uninstall puts it back and, if MAP's source changed since,
+#                   runs Postfix's CMD MAP
 #   u NAME, g NAME  user or group created (uninstall keeps them)
 set -eu
 umask 022
@@ -303,6 +306,7 @@ while read -r cmd typ t; do
 		save "$db"
 		if "$BIN/$cmd" -c "$D$CONFIG_DIR" "$typ:$D$t"; then
 			record f "$db"
+			record m "$db" "$cmd" "$typ:$t"
 			say "migrated $db: rebuilt from $t with Postern's $cmd (Postfix's file saved in $STATE/saved$db)"
 		else
 			# Without a table Postern would defer every lookup: put Postfix's back.

@@ -55,8 +55,9 @@ while read -r type path sum; do
 		# A table Postern built where there was none: Postfix's own
 		# command rebuilds it below, once that is back.
 		rm -f "$D$path"
-		echo "$sum" >>"$tables"
+		echo "t $sum" >>"$tables"
 		;;
+	m) echo "m $sum" >>"$tables" ;; # restored by its "s" line; rebuilt below if stale
 	c)
 		if [ ! -e "$D$path" ]; then
 			:
@@ -91,14 +92,21 @@ while read -r type path sum; do
 	esac
 done <"$list"
 
-# Lookup tables install built where there were none ("t CMD TYPE:FILE"):
-# rebuilt in Postfix's format with Postfix's postmap or postalias, now back.
-while read -r cmd map; do
+# Lookup tables install built where there were none ("t CMD TYPE:FILE") are
+# rebuilt with Postfix's postmap or postalias, now back; so are the Postfix
+# tables put back ("m") whose source was changed since (newaliases, postmap
+# run under Postern), which Postfix would otherwise use stale.
+while read -r kind cmd map; do
 	src=${map#*:}
+	if [ $kind = m ] && ! [ "$D$src" -nt "$D$src.db" ]; then
+		continue
+	fi
 	if [ -z "$D" ] && [ -x "/usr/sbin/$cmd" ] && [ -f "$src" ] && "/usr/sbin/$cmd" "$map"; then
 		say "rebuilt $src.db with Postfix's $cmd"
-	else
+	elif [ $kind = t ]; then
 		say "removed $src.db (Postern's); Postfix needs \"$cmd $map\""
+	else
+		say "$src changed since make install: Postfix needs \"$cmd $map\""
 	fi
 done <"$tables"
 
