@@ -82,20 +82,9 @@ func ServeDgram(pcs []net.PacketConn, size int, maxIdle time.Duration, handle fu
 	}
 	t := time.NewTicker(dgramPoll)
 	defer t.Stop()
-	var err error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case err = <-errc:
-			break loop
-		case <-t.C:
-			if maxIdle > 0 && time.Since(time.Unix(0, last.Load())) >= maxIdle {
-				break loop
-			}
-		}
-	}
+	err := runUntil(ctx, errc, t.C, func() bool {
+		return maxIdle > 0 && time.Since(time.Unix(0, last.Load())) >= maxIdle
+	})
 	stopping.Store(true)
 	wg.Wait()
 	for _, pc := range pcs {

@@ -15,6 +15,10 @@
 // again when a listener becomes readable), and on SIGTERM or SIGINT it stops
 // accepting, finishes the connections in hand and exits 0.
 //
+// A unix-dgram service (postlog) inherits a datagram socket instead: its daemon uses
+// MainDgram, which hands each datagram, one at a time, to its handler (ServeDgram) and exits
+// the same way.
+//
 // A daemon's main is usually just
 //
 //	func main() {

@@ -131,23 +131,11 @@ func ServeStream(lns []net.Listener, maxproc int, maxIdle time.Duration, handle 
 		defer t.Stop()
 		tick = t.C
 	}
-	var err error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case err = <-errc:
-			break loop
-		case <-tick:
-			mu.Lock()
-			idle := active == 0 && time.Since(lastDone) >= maxIdle
-			mu.Unlock()
-			if idle {
-				break loop
-			}
-		}
-	}
+	err := runUntil(ctx, errc, tick, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return active == 0 && time.Since(lastDone) >= maxIdle
+	})
 	stop()
 	done := make(chan struct{})
 	go func() {
@@ -162,4 +150,21 @@ loop:
 	case <-time.After(DrainTimeout):
 	}
 	return err
+}
+
+// runUntil is the life of a server process: it returns nil on SIGTERM/SIGINT (ctx) or once
+// idle reports true at a tick (a nil tick never comes), or the first serving error on errc.
+func runUntil(ctx context.Context, errc <-chan error, tick <-chan time.Time, idle func() bool) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		case <-tick:
+			if idle() {
+				return nil
+			}
+		}
+	}
 }
