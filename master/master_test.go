@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -132,7 +133,16 @@ func (in *instance) waitLog(text string, d time.Duration) {
 // greet connects and returns the greeting fields: service pid uid greeting.
 func (in *instance) greet(network, addr string) []string {
 	in.t.Helper()
-	c, err := net.DialTimeout(network, addr, 5*time.Second)
+	// master logs "reload --" before it opens the new sockets, as Postfix's does: a socket
+	// may appear a moment after the line.
+	var c net.Conn
+	var err error
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err = net.DialTimeout(network, addr, 5*time.Second)
+		if err == nil || !errors.Is(err, syscall.ENOENT) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		in.t.Fatalf("dial %s: %v\nlog:\n%s", addr, err, in.log())
 	}
