@@ -41,6 +41,7 @@ type settings struct {
 	sizeLimit        int64         // mailbox_size_limit
 	strictOwner      bool          // strict_mailbox_ownership
 	ipcTimeout       time.Duration // ipc_timeout
+	softBounce       bool          // soft_bounce: permanent failures are deferred
 }
 
 func loadSettings(c *config.Config) settings {
@@ -65,6 +66,7 @@ func loadSettings(c *config.Config) settings {
 		sizeLimit:        c.Int("mailbox_size_limit"),
 		strictOwner:      c.Bool("strict_mailbox_ownership"),
 		ipcTimeout:       c.Duration("ipc_timeout"),
+		softBounce:       c.Bool("soft_bounce"),
 	}
 	// mailbox_command is shell syntax; Postfix does not expand $names in it
 	// ("$EXTENSION" is for the shell).
@@ -187,6 +189,9 @@ func (s *server) handle(a ipc.Attrs) (st dsn.Status) {
 			s.log.Error("%s: internal error delivering to %s: %v", r.QueueID, deliver.Printable(deliver.Trunc(r.Recipient)), p)
 			st = dsn.Defer("4.3.0", "internal error")
 			r.logged = false
+		}
+		if s.cfg.softBounce {
+			st = st.SoftBounce()
 		}
 		if !r.logged {
 			logDelivery(s.log, r, start, s.now(), st)

@@ -291,6 +291,8 @@
 //	export_environment (TZ MAIL_CONFIG LANG)
 //	default_privs (nobody)
 //	require_home_directory (no)
+//	soft_bounce (no; yes: a permanent failure is returned as 4.X.Y and logged
+//	  status=SOFTBOUNCE, so the mail stays queued)
 //	alias_maps (hash:/etc/aliases, nis:mail.aliases)
 //	forward_path ($home/.forward${recipient_delimiter}${extension}, $home/.forward)
 //	forward_expansion_filter (letters, digits, " !@%-_=+:,./")

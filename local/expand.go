@@ -82,6 +82,9 @@ func (x *expansion) been(key string) bool {
 func (x *expansion) record(to string, st state, status dsn.Status) {
 	r := *x.r
 	r.Recipient, r.Orig = to, st.orig
+	if x.s.cfg.softBounce {
+		status = status.SoftBounce()
+	}
 	logDelivery(x.s.log, &r, x.r.start, x.s.now(), status)
 	x.out = append(x.out, status)
 }

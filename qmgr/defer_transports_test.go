@@ -100,3 +100,38 @@ func TestDeferTransportsUnthrottle(t *testing.T) {
 		t.Fatal("the other message was delivered too")
 	}
 }
+
+// TestSoftBounce: with soft_bounce = yes an agent's permanent failure, and qmgr's own (a
+// virtual alias domain without the address), is recorded as a deferral with a 4.X.Y status:
+// no bounce log, no notice, the recipient stays to do and the message waits in deferred/.
+func TestSoftBounce(t *testing.T) {
+	e := newEnv(t)
+	e.agent("local", status("5", "5.1.1", "unknown user: \"nosuch\""))
+	e.start(map[string]string{"soft_bounce": "yes", "virtual_alias_domains": "fossedu.org"})
+	id := e.submit("alice@example.net", []string{"nosuch@localhost", "nobody@fossedu.org"}, nil)
+	p := e.q.Path(queue.Deferred, id)
+	e.waitFor("deferred file", func() bool { _, err := os.Stat(p); return err == nil })
+	m, err := queue.ReadEnvelope(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Recipients[0].Done || m.Recipients[1].Done {
+		t.Fatalf("soft-bounced recipient marked done: %+v", m.Recipients)
+	}
+	if _, err := os.Stat(e.q.Path(queue.Bounce, id)); err == nil {
+		t.Fatal("bounce log written")
+	}
+	if n := len(e.bounce.requests()); n != 0 {
+		t.Fatalf("%d bounce service requests", n)
+	}
+	d, _ := os.ReadFile(e.q.Path(queue.Defer, id))
+	for _, want := range []string{"recipient=nosuch@localhost\n", "status=4.1.1\naction=delayed\nreason=unknown user: \"nosuch\"\n",
+		"recipient=nobody@fossedu.org\n", "status=4.1.1\naction=delayed\nreason=User unknown in virtual alias table\n"} {
+		if !strings.Contains(string(d), want) {
+			t.Errorf("defer log lacks %q:\n%s", want, d)
+		}
+	}
+	if !regexp.MustCompile(id + `: to=<nobody@fossedu\.org>, relay=none, delay=[0-9.]+, delays=[0-9./]+, dsn=4\.1\.1, status=SOFTBOUNCE \(User unknown in virtual alias table\)`).MatchString(e.logText()) {
+		t.Fatalf("log:\n%s", e.logText())
+	}
+}

@@ -104,6 +104,8 @@
 //	backwards_bounce_logfile_compatibility (yes)
 //	delay_warning_time (0h; through cleanup's W record)
 //	defer_transports (empty)
+//	soft_bounce (no; yes: every permanent failure, an agent's or qmgr's own, is recorded as
+//	  a deferral with status 4.X.Y, logged status=SOFTBOUNCE; no bounce log, no notice)
 //
 // # See also
 //

@@ -91,7 +91,7 @@ func (q *qmgr) start(m *message) {
 	m.mu.Unlock()
 	for _, j := range jobs {
 		if j.route.transport == errorTransport {
-			st := errorStatus(j.route.nexthop)
+			st := q.soft(errorStatus(j.route.nexthop))
 			q.logDelivery(m, j.rcpt, "none", st)
 			q.record(m, j.rcpt, deliver.Reply{Status: st})
 			continue
@@ -123,6 +123,8 @@ func (q *qmgr) putBack(m *message) {
 // trace log gets the outcome too when the sender asked for a report (see trace). The last
 // answer finishes the message.
 func (q *qmgr) record(m *message, r *queue.Recipient, rep deliver.Reply) {
+	// An agent applies soft_bounce itself (it logs the outcome); this covers the rest.
+	rep.Status = q.soft(rep.Status)
 	switch rep.Status.Class() {
 	case '2':
 		m.mu.Lock()
@@ -168,6 +170,14 @@ func (q *qmgr) record(m *message, r *queue.Recipient, rep deliver.Reply) {
 	if fin {
 		q.finish(m)
 	}
+}
+
+// soft applies soft_bounce to an outcome.
+func (q *qmgr) soft(st dsn.Status) dsn.Status {
+	if q.softBounce {
+		return st.SoftBounce()
+	}
+	return st
 }
 
 // recordDefer appends a defer log entry and remembers the recipient for expiry.

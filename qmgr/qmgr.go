@@ -30,6 +30,7 @@ type qmgr struct {
 	bounceLifetime time.Duration
 	oldlogCompat   bool
 	deferXports    map[string]bool // defer_transports: transports whose mail waits for a flush
+	softBounce     bool            // soft_bounce: permanent failures are deferred, never bounced
 
 	resolver   *resolver
 	transports *transports
@@ -60,6 +61,7 @@ func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
 		maxLifetime:    cfg.Duration("maximal_queue_lifetime"),
 		bounceLifetime: cfg.Duration("bounce_queue_lifetime"),
 		oldlogCompat:   cfg.Bool("backwards_bounce_logfile_compatibility"),
+		softBounce:     cfg.Bool("soft_bounce"),
 		active:         map[string]*message{},
 		wake:           make(chan struct{}, 1),
 	}

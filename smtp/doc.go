@@ -133,6 +133,8 @@
 //	inet_protocols                             which address families to look up
 //	smtp_dns_resolver_address (empty)          Postern: ip:port of the DNS server to use
 //	ipc_timeout (3600s)                        bound on reading a request and on one request
+//	soft_bounce (no)                           yes: a 5XX outcome is returned as 4.X.Y and
+//	                                           logged status=SOFTBOUNCE; the mail stays queued
 //
 // master.cf (Debian's stock lines, unchanged):
 //

@@ -96,6 +96,9 @@ func (s *server) handle(a ipc.Attrs) ipc.Attrs {
 	var out ipc.Attrs
 	d := deliver.Span(r.Arrival, r.Active, start, ready, end)
 	for _, rc := range r.rcpts {
+		if s.cfg.softBounce {
+			rc.st.st = rc.st.st.SoftBounce()
+		}
 		s.log.Info("%s", deliver.LogLine(r.QueueID, rc.Recipient, rc.st.relay, rc.st.connUse, d, rc.st.st))
 		out = append(out, replyAttrs(rc.st)...)
 	}

@@ -34,6 +34,7 @@ type settings struct {
 	reuseTime  time.Duration // smtp_connection_reuse_time_limit: age after which a connection is not reused
 	reuseCount int           // smtp_connection_reuse_count_limit (0 = none)
 	ipcTimeout time.Duration
+	softBounce bool // soft_bounce: permanent failures are deferred
 }
 
 func loadSettings(c *config.Config) (settings, error) {
@@ -68,6 +69,7 @@ func loadSettings(c *config.Config) (settings, error) {
 		reuseTime:       dur("smtp_connection_reuse_time_limit", 300*time.Second),
 		reuseCount:      int(c.Int("smtp_connection_reuse_count_limit")),
 		ipcTimeout:      dur("ipc_timeout", time.Hour),
+		softBounce:      c.Bool("soft_bounce"),
 	}
 	if s.heloName == "" {
 		s.heloName = c.Get("myhostname")

@@ -177,6 +177,8 @@
 //	smtpd_timeout (300s)
 //	smtpd_soft_error_limit (10), smtpd_error_sleep_time (1s), smtpd_hard_error_limit (20)
 //	line_length_limit (2048)
+//	soft_bounce (no): yes sends, and logs, every 5XX reply as 4XX with its 5.X.Y detail code
+//	  as 4.X.Y ("450 4.1.1 ... User unknown in local recipient table"), as Postfix
 //	smtputf8_enable (yes at compatibility_level >= 1), disable_vrfy_command (no)
 //	smtpd_discard_ehlo_keywords (empty)
 //	smtpd_client_restrictions, smtpd_helo_restrictions, smtpd_sender_restrictions (empty)

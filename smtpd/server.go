@@ -36,6 +36,7 @@ type server struct {
 	lineLimit    int
 	smtputf8     bool
 	disableVrfy  bool
+	softBounce   bool // soft_bounce: every 5xx reply goes out as 4xx
 	discardEhlo  map[string]bool
 	cleanupPath  string
 	queueDir     string
@@ -107,6 +108,7 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 		lineLimit:    int(cfg.Int("line_length_limit")),
 		smtputf8:     cfg.Bool("smtputf8_enable"),
 		disableVrfy:  cfg.Bool("disable_vrfy_command"),
+		softBounce:   cfg.Bool("soft_bounce"),
 		discardEhlo:  map[string]bool{},
 		cleanupPath:  filepath.Join(cfg.Get("queue_directory"), "public", "cleanup"),
 		queueDir:     cfg.Get("queue_directory"),

@@ -167,6 +167,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	canon := s.srv.policy.canon.Address(to)
 	chk := &rcptCheck{s: s, rcpt: to, canonical: canon}
 	if e := chk.run(); e != nil {
+		said := e.String()
+		if s.srv.softBounce {
+			said = softReply(said) // logged as queueReply sends it
+		}
 		id := "NOQUEUE"
 		if s.cl != nil {
 			id = s.cl.id
@@ -176,7 +180,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 			helo = " helo=<" + s.heloName() + ">"
 		}
 		s.srv.log.Info("%s: reject: RCPT from %s: %s; from=<%s> to=<%s> proto=%s%s",
-			id, s.w.client(), e, s.from, to, s.proto(), helo)
+			id, s.w.client(), said, s.from, to, s.proto(), helo)
 		return e.smtpError()
 	}
 	s.mu.Lock()

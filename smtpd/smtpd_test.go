@@ -407,6 +407,33 @@ func TestUnknownUser(t *testing.T) {
 	c.cmd("RCPT TO:<nosuchuser@localhost>", "250")
 }
 
+// TestSoftBounceReplies: with soft_bounce = yes every 5xx reply goes out, and is logged, as
+// 4xx with a 4.X.Y detail code, as Postfix's smtpd does; other replies are unchanged.
+func TestSoftBounceReplies(t *testing.T) {
+	e := startSmtpd(t, "soft_bounce = yes\nmynetworks = 192.0.2.0/24\nsmtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n")
+	c := e.mailFrom("probe", "")
+	want := "450 4.1.1 <nosuchuser@localhost>: Recipient address rejected: User unknown in local recipient table"
+	if r := c.cmd("RCPT TO:<nosuchuser@localhost>", want); r != want {
+		t.Fatalf("got %q", r)
+	}
+	e.waitLog("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: " + want + "; from=<> to=<nosuchuser@localhost> proto=ESMTP helo=<probe>")
+	c.cmd("RCPT TO:<x@remote.example>", "454 4.7.1 <x@remote.example>: Relay access denied")
+	c.cmd("DATA", "454 4.5.1 Error: no valid recipients")
+	c.cmd("RCPT TO:<fmaster@localhost>", "250 2.1.5 Ok")
+	c.cmd("BOGUS", "400 4.5.2 Error: command not recognized")
+}
+
+func TestSoftReply(t *testing.T) {
+	for in, want := range map[string]string{
+		"550 5.1.1 x": "450 4.1.1 x", "554 Transaction failed": "454 Transaction failed", "552": "452",
+		"250 2.0.0 Ok": "250 2.0.0 Ok", "421 4.3.0 bye": "421 4.3.0 bye", "5": "5", "": "",
+	} {
+		if got := softReply(in); got != want {
+			t.Errorf("softReply(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestRestrictions(t *testing.T) {
 	for _, tc := range []struct{ extra, want, log string }{
 		// permit_mynetworks ends the relay list only.

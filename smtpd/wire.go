@@ -164,12 +164,30 @@ func (w *wire) flushLocked() {
 	w.out = w.out[:0]
 }
 
-// queueReply adds one complete reply line (without CRLF) to the output.
+// queueReply adds one complete reply line (without CRLF) to the output. Every reply passes
+// here, so soft_bounce is applied here, as Postfix's smtpd_chat_reply does: 5xx becomes 4xx,
+// and a 5.X.Y detail code 4.X.Y.
 func (w *wire) queueReply(line string) {
+	if w.srv.softBounce {
+		line = softReply(line)
+	}
 	w.mu.Lock()
 	w.out = append(w.out, line...)
 	w.out = append(w.out, '\r', '\n')
 	w.mu.Unlock()
+}
+
+// softReply turns one 5xx reply line into 4xx, its detail code too.
+func softReply(line string) string {
+	if len(line) < 3 || line[0] != '5' {
+		return line
+	}
+	b := []byte(line)
+	b[0] = '4'
+	if len(b) > 5 && b[4] == '5' && b[5] == '.' {
+		b[4] = '4'
+	}
+	return string(b)
 }
 
 // Read hands go-smtp the client's input: one command line at a time, or message content.

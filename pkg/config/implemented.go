@@ -210,6 +210,7 @@ var implemented = setOf(
 	"smtpd_tls_wrappermode",
 	"smtpd_use_tls",
 	"smtputf8_enable",
+	"soft_bounce",
 	"stale_lock_time",
 	"stress",
 	"strict_mailbox_ownership",

@@ -19,3 +19,18 @@ func TestStatus(t *testing.T) {
 		t.Fatal(s)
 	}
 }
+
+func TestSoftBounce(t *testing.T) {
+	s := Bounce("5.1.1", "unknown user").SoftBounce()
+	if s.Code != "4.1.1" || !s.Temporary() || s.Word() != "SOFTBOUNCE" || s.Text != "unknown user" {
+		t.Fatalf("%+v", s)
+	}
+	if s.SoftBounce() != s {
+		t.Fatal("not idempotent")
+	}
+	for _, st := range []Status{Sent("2.0.0", "ok"), Defer("4.2.0", "busy")} {
+		if st.SoftBounce() != st {
+			t.Fatalf("%+v changed", st)
+		}
+	}
+}
