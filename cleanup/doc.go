@@ -40,7 +40,7 @@
 // Postfix's cleanup does; telnet users often type "Subject: x" and then the text at once).
 // The obsolete "Name : value" form is stored as "Name: value". Headers named in message_drop_headers are removed from all mail;
 // more than hopcount_limit - 1 Received: headers reject the message; a header longer than
-// header_size_limit is truncated; a stray CR in any line becomes a space. In local rewrite
+// header_size_limit is truncated; a stray CR or LF in any line becomes a space. In local rewrite
 // context (the client sent rewrite_context=local) or with always_add_missing_headers = yes,
 // missing Message-Id:, Date: and From: headers are appended after the existing ones (the
 // Resent- forms when any Resent- header is present). In local context only, address headers

@@ -61,7 +61,9 @@ func lower(buf []byte, name []byte) []byte {
 // content takes one content record's text; final is false for an L piece.
 func (c *conn) content(data []byte, final bool) {
 	if c.s.replaceCR {
-		for i := bytes.IndexByte(data, '\r'); i >= 0; i = bytes.IndexByte(data, '\r') {
+		// A CR or LF inside a record would make a line of its own for readers of the
+		// stored message, out of step with how the header was split here.
+		for i := bytes.IndexAny(data, "\r\n"); i >= 0; i = bytes.IndexAny(data, "\r\n") {
 			data[i] = ' '
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/header"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/queue"
@@ -347,6 +348,7 @@ func TestHeaderEnd(t *testing.T) {
 		{"long header line", []string{"X-Long: " + long, "body"}, "X-Long: " + long + "\n\nbody\n"},
 		{"long body line in pieces", []string{"Subject: x", "L:" + long, long}, "Subject: x\n\n" + long + long + "\n"},
 		{"long header in pieces", []string{"L:X-Long: " + long, long, "body"}, "X-Long: " + long + long + "\n\nbody\n"},
+		{"LF inside a record", []string{"Subject: a\nAre you there?", "b\nc"}, "Subject: a Are you there?\n\nb c\n"},
 		{"no content", nil, ""},
 	}
 	for _, c := range cases {
@@ -594,6 +596,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte(message("remote", "a@b", []string{"c@d"}, "Subject: x\n\nbody\n")))
 	f.Add([]byte(message("local", "", []string{"c", "c"}, "Resent-From: x\nReceived: y\n z\n")))
 	f.Add([]byte(message("local", "u", []string{"c"}, "no header\n")))
+	f.Add([]byte(message("local", "root@localhost", []string{"c"}, "Received: x\n y\nSubjet: My first mail on Postfix\nAre you there?\n")))
+	f.Add([]byte(message("remote", "a@b", []string{"c"}, "Subject : x\nA: b\nC\xff: d\n\tx\n")))
 	f.Add([]byte{queue.RecSender, 0x80, 0x80, 0x80, 0x80, 0x01})
 	e := newTestEnv(f, "message_size_limit = 100000\nheader_size_limit = 1024\nline_length_limit = 100\n")
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -619,10 +623,16 @@ func FuzzHandler(f *testing.F) {
 			}
 			fh, _ := os.Open(p)
 			m, _ := queue.ReadEnvelope(p)
-			if _, err := io.Copy(io.Discard, queue.ContentReader(fh, m.DataOffset)); err != nil {
+			content, err := io.ReadAll(queue.ContentReader(fh, m.DataOffset))
+			if err != nil {
 				t.Fatalf("content of %s: %v", n, err)
 			}
 			fh.Close()
+			// Readers (imapd, pop3d, local) split what was stored as cleanup did: the
+			// header ends at an empty line, or at the end of the content.
+			if hdr, body, _ := header.End(content, true); body == hdr && hdr != len(content) {
+				t.Fatalf("stored header ends without its empty line: %q", content)
+			}
 			os.Remove(p)
 		}
 	})
