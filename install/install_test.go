@@ -503,6 +503,7 @@ func TestInstallMigratesTables(t *testing.T) {
 			"virtual_alias_maps = hash:$config_directory/virtual\n" +
 			"transport_maps = btree:/etc/postfix/transport\n" +
 			"canonical_maps = hash:/etc/postfix/canonical\n" +
+			"smtp_tls_session_cache_database = btree:/var/lib/postfix/smtp_scache\n" +
 			"smtpd_recipient_restrictions = check_recipient_access hash:/etc/postfix/access,\n" +
 			"    permit_mynetworks, reject_unauth_destination\n",
 		"/etc/postfix/master.cf": "smtp      inet  n       -       y       -       -       smtpd\n" +
@@ -528,9 +529,18 @@ func TestInstallMigratesTables(t *testing.T) {
 		"/etc/postfix/access.db":    bdb(t, dest+"/etc/postfix/access.db", "hash", "spam@example.org", "REJECT"),
 		"/etc/postfix/canonical.db": bdb(t, dest+"/etc/postfix/canonical.db", "hash", "old@example.com", "new@example.com"),
 	}
+	// A cache Postfix's smtp wrote: not a table, left alone and not named.
+	os.MkdirAll(dest+"/var/lib/postfix", 0755)
+	scache := bdb(t, dest+"/var/lib/postfix/smtp_scache.db", "btree", "session", "x")
 	before := listing(t, dest)
 
 	out := mk(t, "install", "DESTDIR="+dest)
+	if strings.Contains(out, "smtp_scache") {
+		t.Errorf("make install took the TLS session cache for a table:\n%s", out)
+	}
+	if b, _ := os.ReadFile(dest + "/var/lib/postfix/smtp_scache.db"); string(b) != string(scache) {
+		t.Error("smtp_scache.db was changed by make install")
+	}
 	for _, db := range []string{"/etc/aliases.db", "/etc/postfix/virtual.db", "/etc/postfix/transport.db", "/etc/postfix/access.db"} {
 		if !strings.Contains(out, "make install: migrated "+db+": rebuilt from "+strings.TrimSuffix(db, ".db")+" with Postern's ") {
 			t.Errorf("no migration line for %s in:\n%s", db, out)

@@ -17,12 +17,16 @@ type tableRef struct {
 
 // tableRefs finds the hash:/btree: tables in the expanded values of the parameters main.cf
 // sets, of alias_maps and alias_database (they have a table even when not set), and of the
-// -o options of master.cf, as make install does with postconf -n -x and -P -x.
+// -o options of master.cf, as make install does with postconf -n -x and -P -x. Cache
+// databases (config.IsCacheMap: smtp_tls_session_cache_database, ...) are not tables.
 func (s *script) tableRefs() []tableRef {
 	var refs []tableRef
 	seen := map[string]bool{}
 	add := func(param, value string) {
 		short := param[strings.LastIndex(param, "/")+1:]
+		if config.IsCacheMap(short) {
+			return // written by the daemons, no source to rebuild from
+		}
 		cmd := "postmap"
 		if short == "alias_maps" || short == "alias_database" {
 			cmd = "postalias"

@@ -13,22 +13,24 @@ import (
 // parameter, alias_maps, a restriction, a master.cf -o option): a warning
 // with the command that rebuilds it when its source is there, an error and
 // exit status 1 when the source is gone; tables in Postern's format or not
-// built yet are not mentioned.
+// built yet, and caches Postfix's daemons wrote (smtp_scache), are not
+// mentioned.
 func TestCheckTables(t *testing.T) {
 	bin := build(t)
 	dir := t.TempDir()
 	bdbHead := append(make([]byte, 12), 0x61, 0x15, 0x06, 0x00, 0, 0, 0, 0)
 	files := map[string][]byte{
-		"aliases":      []byte("root: admin\n"),
-		"aliases.db":   bdbHead,
-		"virtual":      []byte("a@example.com b\n"),
-		"virtual.db":   bdbHead,
-		"access.db":    bdbHead, // no source
-		"login":        []byte("a@example.com a\n"),
-		"login.db":     bdbHead,
-		"transport":    []byte("example.com smtp:\n"),
-		"transport.db": []byte("not Berkeley DB at all\n"),
-		"relocated":    []byte("a@example.com b@example.org\n"), // no .db yet
+		"aliases":        []byte("root: admin\n"),
+		"aliases.db":     bdbHead,
+		"virtual":        []byte("a@example.com b\n"),
+		"virtual.db":     bdbHead,
+		"access.db":      bdbHead, // no source
+		"login":          []byte("a@example.com a\n"),
+		"login.db":       bdbHead,
+		"transport":      []byte("example.com smtp:\n"),
+		"transport.db":   []byte("not Berkeley DB at all\n"),
+		"relocated":      []byte("a@example.com b@example.org\n"), // no .db yet
+		"smtp_scache.db": bdbHead,                                 // a cache Postfix's smtp wrote: no source, not a table
 	}
 	for name, b := range files {
 		os.WriteFile(filepath.Join(dir, name), b, 0644)
@@ -40,6 +42,7 @@ func TestCheckTables(t *testing.T) {
 		"virtual_alias_maps = proxy:hash:$tables/virtual\n" +
 		"transport_maps = btree:" + dir + "/transport\n" +
 		"relocated_maps = hash:" + dir + "/relocated\n" +
+		"smtp_tls_session_cache_database = btree:" + dir + "/smtp_scache\n" +
 		"smtpd_recipient_restrictions = permit_mynetworks,\n    check_recipient_access btree:" + dir + "/access, reject_unauth_destination\n"
 	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(cf), 0644)
 	os.WriteFile(filepath.Join(dir, "master.cf"), []byte("smtp inet n - y - - smtpd\n"+

@@ -256,7 +256,8 @@ put "$SRC/init/postfix.init" /etc/init.d/postfix 0755
 # byte for byte. A table that had no FILE.db yet is built too ("t" in the
 # manifest: uninstall removes it and rebuilds it with the restored Postfix
 # postmap). A Berkeley DB file without its source is left alone and named;
-# postfix check reports it.
+# postfix check reports it. Cache databases (smtp_scache.db, ...) are not
+# tables and are left to Postfix.
 
 # is_bdb FILE: a Berkeley DB magic number (hash 0x00061561, btree 0x00053162)
 # at offset 12 (DB 2.x and later) or 0 (DB 1.85), in either byte order, as
@@ -279,6 +280,8 @@ tables() {
 	} 2>/dev/null | awk -v D="$D" '
 		{
 			name = $1; sub(/.*\//, "", name)
+			# Caches the daemons write (pkg/config IsCacheMap): no source file.
+			if (name ~ /^(smtp|smtpd|lmtp)_tls_session_cache_database$|^(address_verify|postscreen_cache)_map$|^(smtp|lmtp)_sasl_auth_cache_name$/) next
 			cmd = (name == "alias_maps" || name == "alias_database") ? "postalias" : "postmap"
 			v = $0; sub(/^[^=]*= ?/, "", v)
 			while (match(v, /(hash|btree):\/[^ \t,{}]+/)) {

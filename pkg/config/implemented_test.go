@@ -21,7 +21,7 @@ var notPrograms = map[string]bool{"e2e": true, "cmd": true, "install": true, "pk
 // registryFiles are pkg/config's files that name parameters to judge a configuration, not to
 // apply it.
 var registryFiles = map[string]bool{"pkg/config/implemented.go": true, "pkg/config/unimplemented.go": true,
-	"pkg/config/restrictions.go": true, "pkg/config/programs.go": true}
+	"pkg/config/restrictions.go": true, "pkg/config/programs.go": true, "pkg/config/cachemaps.go": true}
 
 // readByComputedName are marked parameters that programs read through a name they build.
 var readByComputedName = map[string]string{
