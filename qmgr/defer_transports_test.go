@@ -135,3 +135,14 @@ func TestSoftBounce(t *testing.T) {
 		t.Fatalf("log:\n%s", e.logText())
 	}
 }
+
+// TestBounceLifetimeAdjusted: bounce_queue_lifetime above maximal_queue_lifetime is lowered
+// to it with Postfix's warning.
+func TestBounceLifetimeAdjusted(t *testing.T) {
+	e := newEnv(t)
+	e.start(map[string]string{"maximal_queue_lifetime": "1d", "bounce_queue_lifetime": "5d"})
+	e.waitLog("warning: bounce_queue_lifetime is larger than maximal_queue_lifetime - adjusting bounce_queue_lifetime")
+	if e.qm.bounceLifetime != 24*time.Hour {
+		t.Fatal(e.qm.bounceLifetime)
+	}
+}

@@ -89,7 +89,7 @@
 //	minimal_backoff_time (300s)
 //	maximal_backoff_time (4000s)
 //	maximal_queue_lifetime (5d)
-//	bounce_queue_lifetime (5d)
+//	bounce_queue_lifetime (5d; lowered to maximal_queue_lifetime, with a warning, when larger)
 //	mydestination ($myhostname, localhost.$mydomain, localhost)
 //	inet_interfaces (all), proxy_interfaces (empty)
 //	local_transport (local:$myhostname)
@@ -106,6 +106,18 @@
 //	defer_transports (empty)
 //	soft_bounce (no; yes: every permanent failure, an agent's or qmgr's own, is recorded as
 //	  a deferral with status 4.X.Y, logged status=SOFTBOUNCE; no bounce log, no notice)
+//
+// # Not implemented
+//
+// Postfix's preemptive scheduler and its tuning are not: qmgr_message_recipient_limit,
+// qmgr_message_recipient_minimum, qmgr_fudge_factor, initial_destination_concurrency, the
+// destination_concurrency_*_feedback and *_destination_concurrency_failed_cohort_limit
+// parameters, the *_delivery_slot_*, *_minimum_delivery_slots, *_recipient_refill_*,
+// *_extra_recipient_limit and default_recipient_limit parameters, default_transport_rate_delay
+// (<transport>_transport_rate_delay), qmgr_clog_warn_time, qmgr_daemon_timeout,
+// qmgr_ipc_timeout, confirm_delay_cleared, default_filter_nexthop (no content_filter) and
+// address_verify_pending_request_limit (no verify service). Set in main.cf they draw
+// pkg/config's "not implemented" warning.
 //
 // # See also
 //

@@ -77,6 +77,11 @@ func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
 		}
 		q.deferXports[name] = true
 	}
+	if q.bounceLifetime > q.maxLifetime {
+		// As Postfix's qmgr at start.
+		log.Warn("bounce_queue_lifetime is larger than maximal_queue_lifetime - adjusting bounce_queue_lifetime")
+		q.bounceLifetime = q.maxLifetime
+	}
 	if q.maxBackoff < q.minBackoff {
 		q.maxBackoff = q.minBackoff
 	}
