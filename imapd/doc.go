@@ -71,7 +71,8 @@
 // exits with its last session). A server refuses to run as root, makes
 // itself non-dumpable, and can only tell the parent that a session ended.
 // uid 0 is never served. Running unprivileged, imapd serves only users
-// with its own uid, in-process.
+// with its own uid, in-process. The certificate and key are read at start,
+// before pkg/service would drop privileges, and kept in memory.
 //
 // Mailbox names from clients can never reach outside the Maildir: every
 // level must be non-empty and free of '/', control characters and invalid

@@ -13,7 +13,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == sessionFlag {
 		os.Exit(sessionMain())
 	}
-	service.Main("imapd", service.Options{}, func(e *service.Env) (func(net.Conn), error) {
+	service.Main("imapd", service.Options{TLS: []string{"imapd", "smtpd"}}, func(e *service.Env) (func(net.Conn), error) {
 		s, err := newServer(e.Config, e.Log, os.Args[1:])
 		if err != nil {
 			return nil, err

@@ -21,9 +21,11 @@
 // serves a whole service with goroutines, at most maxproc connections at a
 // time; it exits after max_idle seconds without a connection, and master
 // starts it again when a listener becomes readable (see package
-// postern/pkg/service). Standard error is inherited. When master runs as
-// root, children of services with unpriv = y (the default) run as
-// mail_owner.
+// postern/pkg/service). Standard error is inherited. Every child starts
+// with master's credentials; when master runs as root, a child of a service
+// with unpriv = y (the default) gets -u and drops privileges to mail_owner
+// itself (no supplementary groups), after it has read as root what mail_owner
+// may not read (TLS keys), as Postfix's daemons do.
 //
 // inet services listen on [host:]port; without a host on every address of
 // inet_interfaces (all, loopback-only, or a list). unix services listen on

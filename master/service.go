@@ -17,7 +17,7 @@ import (
 	"postern/pkg/config"
 )
 
-// ids is a resolved user: mail_owner for unprivileged children.
+// ids is a resolved user: mail_owner, who owns the queue directories.
 type ids struct {
 	name     string
 	uid, gid int

@@ -74,12 +74,9 @@ func (m *master) spawn(s *service) (*proc, error) {
 		cmd.Env = append(cmd.Env, maillog.InheritedEnv+"="+m.cfg.Get("maillog_file"))
 	}
 	cmd.ExtraFiles = s.lis.files
+	// An unprivileged service's child (-u) starts as root too: it reads its TLS keys
+	// and then drops to mail_owner itself (pkg/service), as Postfix's daemons do.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if os.Geteuid() == 0 && s.conf.Unpriv && m.owner != nil {
-		cmd.SysProcAttr.Credential = &syscall.Credential{
-			Uid: uint32(m.owner.uid), Gid: uint32(m.owner.gid), Groups: []uint32{},
-		}
-	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

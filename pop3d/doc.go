@@ -38,7 +38,9 @@
 // is; over TLS the parent keeps the TLS state and relays plaintext through
 // a socketpair). The child refuses to run as root. A pop3d that does not
 // run as root serves in-process only users whose uid is its own (e.g. the
-// passwd-file demo user of make run) and refuses others.
+// passwd-file demo user of make run) and refuses others. The certificate and
+// key are read at start, before pkg/service would drop privileges, and kept
+// in memory.
 //
 // Commands before login other than CAPA, USER, PASS, AUTH, STLS, NOOP and
 // QUIT get "-ERR Invalid command."; command lines are limited to 4096

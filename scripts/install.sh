@@ -164,11 +164,6 @@ if [ -z "$D" ]; then
 			--shell /usr/sbin/nologin --comment "Postfix MTA" "$MAIL_OWNER"
 		record u "$MAIL_OWNER"
 	fi
-	# smtpd runs as mail_owner and reads the TLS key itself: Debian's snakeoil key is
-	# root:ssl-cert 0640, so mail_owner joins ssl-cert (as Debian's postfix package does).
-	if getent group ssl-cert >/dev/null && ! id -nG "$MAIL_OWNER" | tr ' ' '\n' | grep -qx ssl-cert; then
-		usermod -a -G ssl-cert "$MAIL_OWNER"
-	fi
 fi
 
 # Commands where Postfix's are; postdrop and postqueue set-gid postdrop.

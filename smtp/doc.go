@@ -95,7 +95,9 @@
 //
 // # Security
 //
-// smtp runs unprivileged (master.cf unpriv "-", as mail_owner). It opens queue files
+// smtp runs unprivileged (master.cf unpriv "-", as mail_owner); its client certificate
+// (smtp_tls_cert_file/key_file, eccert, dcert or smtp_tls_chain_files) is read while it
+// is still root, before it drops privileges (pkg/service). It opens queue files
 // read-only, only in the active queue, by a validated queue ID, without following
 // symbolic links. Recipient and sender addresses with control characters or angle
 // brackets are refused as malformed requests, so nothing from the queue can inject SMTP

@@ -7,7 +7,7 @@ import (
 )
 
 func main() {
-	service.Main("smtp", service.Options{}, func(e *service.Env) (func(net.Conn), error) {
+	service.Main("smtp", service.Options{TLS: []string{"smtp"}}, func(e *service.Env) (func(net.Conn), error) {
 		s, err := newServer(e.Config, e.Log)
 		if err != nil {
 			return nil, err

@@ -136,8 +136,8 @@ func (s *server) tlsConfig(h hop) *tls.Config {
 	if _, ok := literal(h.name); !ok {
 		cfg.ServerName = h.name
 	}
-	if s.cfg.clientCert != nil {
-		cfg.Certificates = []tls.Certificate{*s.cfg.clientCert}
+	if len(s.cfg.clientCerts) > 0 {
+		cfg.Certificates = s.cfg.clientCerts
 	}
 	return cfg
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/service"
 )
 
 // settings are the main.cf parameters smtp uses, read once at start.
@@ -17,13 +18,14 @@ type settings struct {
 	port        string // smtp_tcp_port
 	tlsLevel    string // none, may, encrypt (smtp_tls_security_level and its legacy forms)
 	tlsLogLevel int64  // smtp_tls_loglevel
-	clientCert  *tls.Certificate
 	dnsAddr     string // smtp_dns_resolver_address (Postern): ip:port of the DNS server to ask
 	noMX        bool   // smtp_dns_support_level = disabled
 	ip4, ip6    bool   // inet_protocols
 	neverEHLO   bool   // smtp_never_send_ehlo
 	addrLimit   int    // smtp_mx_address_limit (0 = none)
 	sessLimit   int    // smtp_mx_session_limit (0 = none)
+
+	clientCerts []tls.Certificate // smtp_tls_cert_file ..., read as root at start (main.go)
 
 	connectTimeout, heloTimeout, starttlsTimeout time.Duration
 	mailTimeout, rcptTimeout                     time.Duration
@@ -102,16 +104,11 @@ func loadSettings(c *config.Config) (settings, error) {
 		return s, fmt.Errorf("invalid smtp_tls_security_level value %q", level)
 	}
 	s.tlsLevel = level
-	if cert := strings.TrimSpace(c.Get("smtp_tls_cert_file")); cert != "" && level != "none" {
-		key := strings.TrimSpace(c.Get("smtp_tls_key_file"))
-		if key == "" {
-			key = cert
+	if level != "none" {
+		var err error
+		if s.clientCerts, err = service.Certificates(c, "smtp"); err != nil {
+			return s, err
 		}
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return s, fmt.Errorf("smtp_tls_cert_file: %v", err)
-		}
-		s.clientCert = &kp
 	}
 	return s, nil
 }

@@ -140,13 +140,13 @@
 // opens queue files; all it can do is talk to cleanup, and to authd to check a password.
 // Client input reaches logs only with control characters replaced.
 //
-// Unlike Postfix's smtpd, which opens its TLS key as root before it drops privileges, this
-// smtpd is started by master already as mail_owner, so smtpd_tls_key_file must be readable
-// by mail_owner. Debian's snakeoil key is root:ssl-cert 0640: make mail_owner a member of
-// ssl-cert ("adduser postfix ssl-cert"). A key smtpd cannot read is reported at start
-// ("cannot load TLS certificate ... permission denied (smtpd runs as postfix: make it a
-// member of the key's group, e.g. ssl-cert)"); STARTTLS then answers 454, and a wrapper
-// mode service does not start.
+// As Postfix's smtpd, it reads its certificates and keys (smtpd_tls_cert_file/key_file,
+// eccert/eckey, dcert/dkey, or smtpd_tls_chain_files) while still root, keeps them in
+// memory, and only then drops to mail_owner with no supplementary groups (pkg/service), so
+// a key that only root can read (Debian's snakeoil key, root:ssl-cert 0640 in a 0710
+// directory; a certbot key, root:root 0600) works. A key that cannot be loaded is reported
+// at start ("cannot load TLS certificate ... / key ...: ...: TLS not available");
+// STARTTLS then answers 454, and a wrapper mode service does not start.
 //
 // # Diagnostics
 //

@@ -7,7 +7,7 @@ import (
 )
 
 func main() {
-	service.Main("smtpd", service.Options{}, func(e *service.Env) (func(net.Conn), error) {
+	service.Main("smtpd", service.Options{TLS: []string{"smtpd"}}, func(e *service.Env) (func(net.Conn), error) {
 		s, err := newServer(e.Config, e.Log)
 		if err != nil {
 			return nil, err

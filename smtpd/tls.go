@@ -4,12 +4,11 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
-	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/service"
 )
 
 // TLS levels of smtpd_tls_security_level.
@@ -47,32 +46,23 @@ func (s *server) tlsSettings(cfg *config.Config) error {
 	if s.tlsLevel == tlsNone && !s.tlsWrapper {
 		return nil
 	}
-	cert, key := cfg.Get("smtpd_tls_cert_file"), cfg.Get("smtpd_tls_key_file")
-	if key == "" {
-		key = cert
+	// The files were read as root before smtpd dropped privileges (main.go).
+	certs, err := service.Certificates(cfg, "smtpd")
+	if err != nil {
+		if s.tlsWrapper {
+			return err
+		}
+		s.log.Warn("%v: TLS not available", err)
+		return nil
 	}
-	if cert == "" {
+	if len(certs) == 0 {
 		if s.tlsWrapper {
 			return errors.New("smtpd_tls_wrappermode = yes needs smtpd_tls_cert_file")
 		}
 		s.log.Warn("No server certs available. TLS won't be enabled")
 		return nil
 	}
-	kp, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		msg := fmt.Sprintf("cannot load TLS certificate %s / key %s: %v", cert, key, err)
-		if errors.Is(err, fs.ErrPermission) {
-			// The usual case on Debian: the snakeoil key is root:ssl-cert 0640 and smtpd
-			// runs as mail_owner (see doc.go, "Security").
-			msg += fmt.Sprintf(" (smtpd runs as %s: make it a member of the key's group, e.g. ssl-cert)", cfg.Get("mail_owner"))
-		}
-		if s.tlsWrapper {
-			return errors.New(msg)
-		}
-		s.log.Warn("%s: TLS not available", msg)
-		return nil
-	}
-	s.tls = &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS10}
+	s.tls = &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS10}
 	return nil
 }
 

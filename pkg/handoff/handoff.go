@@ -26,31 +26,29 @@ package handoff
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/service"
 )
 
 // TLS reads <prog>_tls_cert_file and <prog>_tls_key_file (falling back to
-// smtpd_tls_cert_file/smtpd_tls_key_file; a missing key is taken from the
-// certificate file) and <prog>_tls_wrappermode. A nil config means no
-// STARTTLS/STLS.
+// smtpd's certificates; a missing key is taken from the certificate file)
+// and <prog>_tls_wrappermode. A nil config means no STARTTLS/STLS. The
+// files come through service.Certificates: a daemon that names prog and
+// smtpd in service.Options.TLS has read them as root at start.
 func TLS(c *config.Config, prog string) (cfg *tls.Config, wrapper bool, err error) {
-	cert, key := c.Get(prog+"_tls_cert_file"), c.Get(prog+"_tls_key_file")
-	if cert == "" {
-		cert, key = c.Get("smtpd_tls_cert_file"), c.Get("smtpd_tls_key_file")
+	prefix := prog
+	if c.Get(prog+"_tls_cert_file") == "" {
+		prefix = "smtpd"
 	}
-	if key == "" {
-		key = cert
+	certs, err := service.Certificates(c, prefix)
+	if err != nil {
+		return nil, false, err
 	}
-	if cert != "" {
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, false, fmt.Errorf("cannot load TLS certificate %s / key %s: %v", cert, key, err)
-		}
-		cfg = &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
+	if len(certs) > 0 {
+		cfg = &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
 	}
 	wrapper = c.Bool(prog + "_tls_wrappermode")
 	if wrapper && cfg == nil {

@@ -19,6 +19,14 @@
 // MainDgram, which hands each datagram, one at a time, to its handler (ServeDgram) and exits
 // the same way.
 //
+// Master starts every child as root when it runs as root. A daemon of an
+// unprivileged service (-u) reads, in Main and while still root, the TLS
+// certificate and key files its Options.TLS parameters name (kept in
+// memory, see Certificates), then drops to mail_owner with no supplementary
+// groups (DropPrivileges) before it calls start or accepts a connection, and
+// exits if any thread is left with another identity, as Postfix's daemons
+// do. A child of a master that is not root keeps its user.
+//
 // A daemon's main is usually just
 //
 //	func main() {

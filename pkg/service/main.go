@@ -29,13 +29,20 @@ type Options struct {
 	// NoPostlog keeps the daemon's own log lines away from the postlog service: postlogd
 	// must write them itself, or it would send them to itself.
 	NoPostlog bool
+	// TLS names the parameter prefixes (smtpd, smtp, pop3d ...) whose
+	// certificate and key files the daemon loads with Certificates: Main
+	// reads them before it drops privileges (see PreloadTLS).
+	TLS []string
 }
 
 // Main is the whole main function of a stream daemon: it parses the
 // command line, loads main.cf with the -o overrides, opens the log as
-// program prog, adopts the inherited listeners, calls start and serves every
-// connection with the handler start returns (see ServeStream). A start error
-// or a listener failure is fatal (exit 1); otherwise Main exits 0.
+// program prog, adopts the inherited listeners, reads the TLS files of
+// o.TLS, drops privileges to mail_owner when master asked for an unprivileged
+// daemon (-u) and this process is root, calls start and serves every
+// connection with the handler start returns (see ServeStream). A start error,
+// a failed privilege drop or a listener failure is fatal (exit 1); otherwise
+// Main exits 0.
 func Main(prog string, o Options, start func(e *Env) (func(net.Conn), error)) {
 	e := setup(prog, o)
 	stopProfile := StartProfile(prog)
@@ -71,6 +78,13 @@ func setup(prog string, o Options) *Env {
 	lns, err := Listeners()
 	if err != nil {
 		log.Fatal("%v", err)
+	}
+	// Everything read as root happens above; below runs as mail_owner.
+	PreloadTLS(cfg, o.TLS...)
+	if a.Unpriv && os.Geteuid() == 0 {
+		if err := DropPrivileges(cfg.Get("mail_owner")); err != nil {
+			log.Fatal("%v", err)
+		}
 	}
 	e := &Env{Args: a, Config: cfg, Log: log, Listeners: lns, PacketConns: packetConns, MaxProc: MaxProc()}
 	if !o.Resident {
