@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +20,11 @@ import (
 )
 
 // writeServerCert writes a self-signed certificate and key for name into dir. The key is
-// 0640 and, when running as root, group-owned by mail_owner's group, the way Debian's
-// snakeoil key is readable by members of ssl-cert: smtpd runs as mail_owner.
+// the test user's, mode 0600 (root's when running as root): smtpd reads it before it drops
+// privileges, so mail_owner never needs to.
 func writeServerCert(t *testing.T, dir, name string) (certFile, keyFile string) {
 	t.Helper()
-	certFile, keyFile = testenv.SelfSignedCert(t, dir, name)
-	os.Chmod(keyFile, 0640)
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup(testenv.DefaultMailOwner())
-		if err != nil {
-			t.Fatal(err)
-		}
-		gid, _ := strconv.Atoi(u.Gid)
-		os.Chown(keyFile, 0, gid)
-	}
-	return certFile, keyFile
+	return testenv.SelfSignedCert(t, dir, name)
 }
 
 // TestSubmission is the submission service of Debian's master.cf (TLS required, AUTH
@@ -68,6 +56,7 @@ func TestSubmission(t *testing.T) {
 			"mynetworks = 127.0.0.1/32\n"+
 			"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination\n",
 			dns.Addr(), sink.Port, cert, key, users),
+		// unpriv "-" (y), as Debian's submission line: smtpd runs as mail_owner.
 		MasterCF: sub + " inet n - n - - smtpd\n" +
 			"  -o syslog_name=postfix/submission\n" +
 			"  -o smtpd_tls_security_level=encrypt\n" +
