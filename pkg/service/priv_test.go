@@ -144,6 +144,10 @@ func TestPreloadTLS(t *testing.T) {
 	}
 }
 
+// The main goroutine keeps the main thread, which never ends (Go wedges it instead), so
+// the locked thread TestMainDropsAfterReadingKeys forks from is never that one.
+func init() { runtime.LockOSThread() }
+
 // Environment of the daemon child in TestMainDropsAfterReadingKeys.
 const (
 	privChildEnv = "SERVICE_PRIV_CHILD"
