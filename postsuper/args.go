@@ -9,23 +9,27 @@ import (
 	"postern/pkg/queue"
 )
 
-const usage = "usage: postsuper [-psSv] [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id] [-r queue_id] [directory ...]"
+const usage = "usage: postsuper [-psSv] [-c config_dir] [-d queue_id] [-e queue_id] [-f queue_id] [-h queue_id] [-H queue_id] [-r queue_id] [directory ...]"
 
 // Operations, in the order they are carried out.
 const (
 	opDelete  = 'd'
 	opRequeue = 'r'
+	opExpire  = 'e' // force-expire
+	opForce   = 'f' // force-expire and release from hold
 	opHold    = 'h'
 	opRelease = 'H'
 )
 
-var opOrder = []byte{opDelete, opRequeue, opHold, opRelease}
+var opOrder = []byte{opDelete, opRequeue, opExpire, opForce, opHold, opRelease}
 
 // defaultQueues are the queues each operation searches when no directory is named
 // (postsuper(1)).
 var defaultQueues = map[byte][]string{
 	opDelete:  {queue.Hold, queue.Incoming, queue.Active, queue.Deferred},
 	opRequeue: {queue.Hold, queue.Incoming, queue.Active, queue.Deferred},
+	opExpire:  {queue.Hold, queue.Incoming, queue.Active, queue.Deferred},
+	opForce:   {queue.Hold, queue.Incoming, queue.Active, queue.Deferred},
 	opHold:    {queue.Incoming, queue.Active, queue.Deferred},
 	opRelease: {queue.Hold},
 }
@@ -59,7 +63,7 @@ func parseArgs(args []string, stdin io.Reader) (*request, error) {
 				r.structure = true
 			case 'p':
 				r.purge = true
-			case 'c', 'd', 'h', 'H', 'r':
+			case 'c', 'd', 'e', 'f', 'h', 'H', 'r':
 				val := a[j+1:]
 				if val == "" {
 					if len(args) == 0 {

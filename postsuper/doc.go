@@ -3,14 +3,15 @@
 //
 // # Description
 //
-//	postsuper [-psSv] [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id]
-//	          [-r queue_id] [directory ...]
+//	postsuper [-psSv] [-c config_dir] [-d queue_id] [-e queue_id] [-f queue_id]
+//	          [-h queue_id] [-H queue_id] [-r queue_id] [directory ...]
 //
-// Each of -d, -h, -H and -r takes a queue ID, ALL, or "-" to read queue IDs from standard
+// Each of -d, -e, -f, -h, -H and -r takes a queue ID, ALL, or "-" to read queue IDs from standard
 // input (the first word of each line); each may be given more than once. The directory
 // arguments (incoming, active, deferred, hold, maildrop) limit the queues searched; by
-// default -d and -r search hold, incoming, active and deferred, -h incoming, active and
-// deferred, -H hold. Operations run in the order delete, requeue, hold, release.
+// default -d, -e, -f and -r search hold, incoming, active and deferred, -h incoming, active
+// and deferred, -H hold. Operations run in the order delete, requeue, expire, expire and
+// release, hold, release.
 //
 //	-d  delete the message and its bounce, defer and trace logs ("ID: removed").
 //	-h  move the message to hold/, where qmgr never looks ("ID: placed on hold").
@@ -20,14 +21,24 @@
 //	    Postfix, which moves it to maildrop/ for pickup and cleanup to process again,
 //	    Postern does not re-run cleanup: canonical and virtual mappings are not applied
 //	    again.
+//	-e  force-expire: mark the message (the group execute bit of its file, shown as "#" by
+//	    mailq) so that qmgr returns it to the sender, as undeliverable, the next time it
+//	    takes it into active/, instead of trying it again ("ID: expired"). The notice
+//	    gives each recipient the reason of its last deferral, or "message is
+//	    administratively expired" for one never deferred. A message on hold stays there
+//	    until released. Files still being written and maildrop files are not marked.
+//	    While the mail system runs, a message in active/ can be marked too: qmgr sees the
+//	    mark when the message next enters active/.
+//	-f  -e, then -H for a message on hold, so that it is returned at once.
 //	-s  structure check (the default without other options): files of deferred/ and
 //	    defer/ go into their one-character hash directory, files of the other queues to
 //	    the top level.
 //	-p  remove files that were never completed (owner bits not rwx) and are older than
 //	    seven days.
 //
-// A summary follows: "Deleted: N messages", "Requeued: ...", "Placed on hold: ...",
-// "Released from hold: ..." (singular for 1). After a requeue or release qmgr is woken.
+// A summary follows, one line per kind of operation asked for, 0 included, in Postfix's
+// order: "Requeued: N messages", "Deleted: ...", "Force-expired: ...", "Placed on hold:
+// ...", "Released from hold: ..." (singular for 1). After a requeue or release qmgr is woken.
 //
 // Active messages: while the mail system runs (master answers on public/qmgr), files in
 // active/ belong to qmgr, and postsuper leaves them alone with one warning instead of

@@ -96,15 +96,37 @@ func (s *super) do(r *request) int {
 		if len(r.queues) > 0 {
 			queues = r.queues
 		}
+		if op == opForce {
+			// -f is -e, then -H for those of the messages that are on hold.
+			s.apply(opExpire, ids, queues)
+			s.apply(opRelease, ids, queues)
+			continue
+		}
 		s.apply(op, ids, queues)
 	}
 	if s.skipped > 0 {
 		s.warn("%d message%s in the active queue left alone: the mail system is running (stop it first, or retry when qmgr is done with them)",
 			s.skipped, plural(s.skipped))
 	}
-	for _, op := range opOrder {
-		if n := s.counts[op]; n > 0 {
-			s.info("%s: %d message%s", summary[op], n, plural(n))
+	// Postfix's summary: one line per kind of operation asked for, even for 0 messages.
+	asked := func(ops ...byte) bool {
+		for _, op := range ops {
+			if len(r.ids[op]) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, l := range []struct {
+		count byte
+		ops   []byte
+	}{
+		{opRequeue, []byte{opRequeue}}, {opDelete, []byte{opDelete}}, {opExpire, []byte{opExpire, opForce}},
+		{opHold, []byte{opHold}}, {opRelease, []byte{opRelease, opForce}},
+	} {
+		if asked(l.ops...) {
+			n := s.counts[l.count]
+			s.info("%s: %d message%s", summary[l.count], n, plural(n))
 		}
 	}
 	// Wake qmgr for what is now waiting in incoming/ or due in deferred/.
@@ -114,8 +136,8 @@ func (s *super) do(r *request) int {
 	return 0
 }
 
-var summary = map[byte]string{opDelete: "Deleted", opRequeue: "Requeued", opHold: "Placed on hold",
-	opRelease: "Released from hold"}
+var summary = map[byte]string{opDelete: "Deleted", opRequeue: "Requeued", opExpire: "Force-expired",
+	opHold: "Placed on hold", opRelease: "Released from hold"}
 
 func plural(n int) string {
 	if n == 1 {
@@ -179,9 +201,10 @@ func (s *super) list(qn string) []string {
 
 // one performs op on message id found in queue qn.
 func (s *super) one(op byte, qn, id string) {
-	if qn == queue.Active && s.running {
+	if qn == queue.Active && s.running && op != opExpire {
 		// qmgr owns active/ while the system runs: deleting or moving a file under it
 		// could deliver mail that was deleted or lose track of delivered recipients.
+		// Expiring only sets a mode bit, which qmgr reads when the file next enters active/.
 		s.skipped++
 		return
 	}
@@ -190,6 +213,17 @@ func (s *super) one(op byte, qn, id string) {
 	switch op {
 	case opDelete:
 		err, what = s.q.Remove(qn, id), "removed"
+	case opExpire:
+		// Maildrop files are not messages qmgr knows yet (Postfix skips them too).
+		if qn == queue.Maildrop {
+			return
+		}
+		var marked bool
+		marked, err = queue.Expire(s.q.Path(qn, id))
+		if err == nil && !marked {
+			return // not complete yet, or expired already
+		}
+		what = "expired"
 	case opHold:
 		if qn == queue.Hold {
 			return

@@ -97,8 +97,8 @@ func TestDelete(t *testing.T) {
 	if e.where(c) != "" || !strings.Contains(out, "Deleted: 1 message\n") {
 		t.Fatalf("stdin: %q", out)
 	}
-	// An unknown ID is no error and prints nothing.
-	if out := e.run("", "-d", "ABCDEF"); out != "" {
+	// An unknown ID is no error; the summary says so, as Postfix's does.
+	if out := e.run("", "-d", "ABCDEF"); out != "postsuper: Deleted: 0 messages\n" {
 		t.Fatalf("%q", out)
 	}
 	log, _ := os.ReadFile(filepath.Join(e.dir, "maillog"))
@@ -189,5 +189,56 @@ func TestStructureAndUsage(t *testing.T) {
 	}
 	if code := run([]string{"-x"}, strings.NewReader(""), &b); code != 64 {
 		t.Fatalf("bad flag: exit %d", code)
+	}
+}
+
+// TestExpire: -e marks a message force-expired (group execute bit) where it is, once; -f
+// also releases it from hold, keeping the mark; maildrop files and files still being
+// written are left alone.
+func TestExpire(t *testing.T) {
+	e := newEnv(t)
+	d, h, m := e.msg(queue.Deferred), e.msg(queue.Hold), e.msg(queue.Maildrop)
+	mode := func(qn, id string) os.FileMode {
+		fi, err := os.Stat(e.q.Path(qn, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	out := e.run("", "-e", d)
+	if out != "postsuper: "+d+": expired\npostsuper: Force-expired: 1 message\n" || mode(queue.Deferred, d) != 0710 {
+		t.Fatalf("-e: %q, mode %o", out, mode(queue.Deferred, d))
+	}
+	if out := e.run("", "-e", d); out != "postsuper: Force-expired: 0 messages\n" {
+		t.Errorf("-e again: %q", out)
+	}
+	if out := e.run("", "-e", m); out != "postsuper: Force-expired: 0 messages\n" || mode(queue.Maildrop, m) != 0700 {
+		t.Errorf("-e maildrop: %q", out)
+	}
+	out = e.run("", "-f", h)
+	if out != "postsuper: "+h+": expired\npostsuper: "+h+": released from hold\npostsuper: Force-expired: 1 message\npostsuper: Released from hold: 1 message\n" ||
+		e.where(h) != queue.Deferred || mode(queue.Deferred, h) != 0710 {
+		t.Fatalf("-f: %q, in %s", out, e.where(h))
+	}
+	// A file still being written (0600) is not expired.
+	w := e.msg(queue.Incoming)
+	os.Chmod(e.q.Path(queue.Incoming, w), 0600)
+	if out := e.run(w+"\n", "-e", "-"); out != "postsuper: Force-expired: 0 messages\n" || mode(queue.Incoming, w) != 0600 {
+		t.Errorf("-e incomplete: %q", out)
+	}
+	os.Chmod(e.q.Path(queue.Incoming, w), 0700)
+	if out := e.run("", "-e", "ALL", "incoming"); out != "postsuper: "+w+": expired\npostsuper: Force-expired: 1 message\n" {
+		t.Errorf("-e ALL incoming: %q", out)
+	}
+	// A symbolic link in the queue is not followed.
+	target := filepath.Join(e.dir, "main.cf")
+	link := e.q.Path(queue.Hold, "ABCDEF12345")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(target)
+	e.run("", "-e", "ABCDEF12345")
+	if after, _ := os.Stat(target); after.Mode() != before.Mode() {
+		t.Errorf("followed a symlink: %v -> %v", before.Mode(), after.Mode())
 	}
 }

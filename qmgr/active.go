@@ -19,7 +19,7 @@ func (q *qmgr) finish(m *message) {
 	q.flushTrace(m)
 
 	now := q.now()
-	if deferred > 0 && !keep && now.Sub(m.env.CreateTime) >= q.lifetime(m) {
+	if deferred > 0 && !keep && (m.forced || now.Sub(m.env.CreateTime) >= q.lifetime(m)) {
 		// expire sends one notice for this round's bounces and the expired recipients.
 		if q.expire(m) {
 			q.remove(m)

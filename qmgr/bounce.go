@@ -15,12 +15,16 @@ import (
 // queue a notice through cleanup.
 const bounceTimeout = 100 * time.Second
 
-// expire turns this round's deferred recipients of a message past its queue lifetime into
-// failed entries of the bounce log and marks them done, then has the bounce service send the
-// notice. It reports whether all of that worked; if not, the message stays deferred, and the
+// expire turns this round's deferred recipients of a message past its queue lifetime, or
+// force-expired with postsuper -e/-f, into failed entries of the bounce log and marks them
+// done, then has the bounce service send the notice. It reports whether all of that worked; if not, the message stays deferred, and the
 // next round (which finds nothing left to deliver) sends the notice.
 func (q *qmgr) expire(m *message) bool {
-	q.log.Info("%s: from=<%s>, status=expired, returned to sender", m.id, m.env.Sender)
+	status := "expired"
+	if m.forced {
+		status = "force-expired"
+	}
+	q.log.Info("%s: from=<%s>, status=%s, returned to sender", m.id, m.env.Sender, status)
 	m.mu.Lock()
 	for _, o := range m.deferred {
 		if err := q.appendLog(queue.Bounce, m, &o.rcpt, o.reply, "failed"); err != nil {

@@ -41,7 +41,12 @@
 // clamped to [minimal_backoff_time, maximal_backoff_time]. A message still deferred at the
 // end of a round and older than maximal_queue_lifetime (bounce_queue_lifetime for the null
 // sender) is expired: "ID: from=<sender>, status=expired, returned to sender", its deferred
-// recipients become bounce log entries, and it is removed.
+// recipients become bounce log entries, and it is removed. A message whose file has the
+// force-expire mark (group execute bit, set by postsuper -e/-f) when it enters active/ is not
+// delivered: each recipient still to do is deferred with the reason of the defer log of its
+// last round, or, without one, "message is administratively expired" (dsn 4.7.0, logged with
+// relay=none), and the message is expired at once: "ID: from=<sender>, status=force-expired,
+// returned to sender".
 //
 // At the end of every round in which a bounce log exists (this round's permanent failures,
 // expired recipients, or a log left by an earlier round), qmgr asks the bounce service on

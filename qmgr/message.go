@@ -28,6 +28,7 @@ type message struct {
 	keep     bool       // an outcome could not be recorded: the file must stay queued
 	traced   bool       // sendmail -v: every outcome goes to the trace log (trace_flags)
 	flush    bool       // admitted by a flush (postqueue -f, -i): defer_transports is lifted
+	forced   bool       // postsuper -e/-f: return to the sender instead of delivering
 }
 
 // outcome is a recipient's result from this round.
@@ -53,6 +54,10 @@ func (q *qmgr) start(m *message) {
 	}
 	m.env = env
 	m.traced = traced(env)
+	var reasons map[int64]deliver.Reply
+	if m.forced {
+		reasons = q.deferReasons(m.id)
+	}
 	// The defer log describes the previous round; this round's failures recreate it.
 	os.Remove(q.q.Path(queue.Defer, m.id))
 	q.log.Info("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", m.id, env.Sender, env.MessageSize, env.Nrcpt)
@@ -74,6 +79,10 @@ func (q *qmgr) start(m *message) {
 			}
 			continue
 		}
+		if m.forced {
+			jobs = append(jobs, &job{m: m, rcpt: r})
+			continue
+		}
 		rt := q.resolver.resolve(r.Addr)
 		if q.deferXports[rt.transport] && !m.flush {
 			// Postfix hands these to its retry service, which defers them with this status;
@@ -90,6 +99,10 @@ func (q *qmgr) start(m *message) {
 	m.pending = len(jobs)
 	m.mu.Unlock()
 	for _, j := range jobs {
+		if m.forced {
+			q.record(m, j.rcpt, q.forcedReply(m, j.rcpt, reasons))
+			continue
+		}
 		if j.route.transport == errorTransport {
 			st := q.soft(errorStatus(j.route.nexthop))
 			q.logDelivery(m, j.rcpt, "none", st)
@@ -98,6 +111,39 @@ func (q *qmgr) start(m *message) {
 		}
 		q.transports.submit(j)
 	}
+}
+
+// deferReasons reads the defer log a force-expired message brings from its last round: the
+// reason each recipient (by the offset of its R record) was deferred for.
+func (q *qmgr) deferReasons(id string) map[int64]deliver.Reply {
+	f, err := os.Open(q.q.Path(queue.Defer, id))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	entries, _ := queue.ReadLog(f)
+	out := map[int64]deliver.Reply{}
+	for _, e := range entries {
+		code := e.Status
+		if !strings.HasPrefix(code, "4.") {
+			code = "4.0.0"
+		}
+		out[e.Offset] = deliver.Reply{Status: dsn.Status{Code: code, Text: e.Reason}, DiagType: e.DiagType,
+			DiagText: e.DiagText, MTAType: e.MTAType, MTAName: e.MTAName}
+	}
+	return out
+}
+
+// forcedReply is the outcome of a recipient of a force-expired message, which is not tried
+// again: the reason of its last deferral when the defer log has one, else, as Postfix's qmgr
+// has its retry service say, "message is administratively expired" (logged as a deferral).
+func (q *qmgr) forcedReply(m *message, r *queue.Recipient, reasons map[int64]deliver.Reply) deliver.Reply {
+	if rep, ok := reasons[r.Offset]; ok {
+		return rep
+	}
+	st := dsn.Defer("4.7.0", "message is administratively expired")
+	q.logDelivery(m, r, "none", st)
+	return deliver.Reply{Status: st}
 }
 
 // saveCorrupt moves an unreadable queue file out of the way, as Postfix does.

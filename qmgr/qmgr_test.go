@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -560,3 +561,88 @@ func TestVirtualAliasDomainUnknown(t *testing.T) {
 		t.Fatalf("log:\n%s", e.logText())
 	}
 }
+
+// TestForceExpireWithDeferLog: a deferred message force-expired with postsuper -e is not
+// tried again at its next round; its recipients bounce with the reason of their last
+// deferral, and qmgr logs "status=force-expired".
+func TestForceExpireWithDeferLog(t *testing.T) {
+	e := newEnv(t)
+	a := e.agent("local", status("4", "4.2.0", "mailbox busy"))
+	e.start(nil)
+	id := e.submit("alice@example.net", []string{"bob@localhost"}, nil)
+	p := e.q.Path(queue.Deferred, id)
+	e.waitFor("deferred file", func() bool { _, err := os.Stat(p); return err == nil })
+	if ok, err := queue.Expire(p); !ok || err != nil {
+		t.Fatalf("Expire: %v %v", ok, err)
+	}
+	if ok, _ := queue.Expire(p); ok {
+		t.Error("expired twice")
+	}
+	c1, c2 := net.Pipe()
+	go e.qm.handleTrigger(c2)
+	c1.Write([]byte("AD"))
+	c1.Close()
+	e.waitLog(id + ": removed")
+	if !strings.Contains(e.logText(), id+": from=<alice@example.net>, status=force-expired, returned to sender") {
+		t.Fatalf("log:\n%s", e.logText())
+	}
+	if n := len(a.requests()); n != 1 {
+		t.Errorf("%d delivery requests, want 1 (none after the expiry)", n)
+	}
+	entries := readLog(t, e.q.Path(queue.Bounce, id))
+	if len(entries) != 1 || entries[0].Recipient != "bob@localhost" || entries[0].Action != "failed" ||
+		entries[0].Status != "4.2.0" || entries[0].Reason != "mailbox busy" {
+		t.Errorf("bounce log: %+v", entries)
+	}
+	if reqs := e.bounce.requests(); len(reqs) != 1 || reqs[0].Get("request") != "flush" || reqs[0].Get("queue_id") != id {
+		t.Errorf("bounce requests: %v", reqs)
+	}
+}
+
+// TestForceExpireNoDeferLog: a force-expired message that was never deferred (postsuper -e
+// on new mail) is returned with "message is administratively expired", as Postfix's retry
+// service says it, without a delivery attempt.
+func TestForceExpireNoDeferLog(t *testing.T) {
+	e := newEnv(t)
+	a := e.agent("local", status("0", "2.0.0", "delivered"))
+	id := e.submit("alice@example.net", []string{"bob@localhost", "carol@localhost"}, nil)
+	if ok, err := queue.Expire(e.q.Path(queue.Incoming, id)); !ok || err != nil {
+		t.Fatalf("Expire: %v %v", ok, err)
+	}
+	e.start(nil)
+	e.qm.request(scanIncoming)
+	e.waitLog(id + ": removed")
+	log := e.logText()
+	for _, r := range []string{"bob@localhost", "carol@localhost"} {
+		if !regexpMatch(id+`: to=<`+r+`>, relay=none, delay=[0-9.]+, delays=[0-9./]+, dsn=4\.7\.0, status=deferred \(message is administratively expired\)`, log) {
+			t.Errorf("no deferral logged for %s:\n%s", r, log)
+		}
+	}
+	if !strings.Contains(log, id+": from=<alice@example.net>, status=force-expired, returned to sender") {
+		t.Errorf("log:\n%s", log)
+	}
+	if n := len(a.requests()); n != 0 {
+		t.Errorf("%d delivery requests for a force-expired message", n)
+	}
+	entries := readLog(t, e.q.Path(queue.Bounce, id))
+	if len(entries) != 2 || entries[0].Status != "4.7.0" || entries[0].Reason != "message is administratively expired" ||
+		entries[1].Recipient != "carol@localhost" {
+		t.Errorf("bounce log: %+v", entries)
+	}
+}
+
+func readLog(t *testing.T, path string) []queue.LogEntry {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries, err := queue.ReadLog(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }

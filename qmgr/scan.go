@@ -115,7 +115,8 @@ func (q *qmgr) activate(id, from string, flush bool) {
 		}
 		return
 	}
-	m := &message{id: id, from: from, path: q.q.Path(queue.Active, id), activeTime: q.now(), flush: flush}
+	m := &message{id: id, from: from, path: q.q.Path(queue.Active, id), activeTime: q.now(), flush: flush,
+		forced: fi.Mode()&queue.ForceExpire != 0}
 	if fi.Mode().Perm()&queue.Unthrottle != 0 {
 		m.flush = true
 		if err := os.Chmod(m.path, fi.Mode().Perm()&^queue.Unthrottle); err != nil {

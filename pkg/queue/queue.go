@@ -292,6 +292,11 @@ func (w *File) Abort() {
 // (MAIL_QUEUE_STAT_UNTHROTTLE); qmgr clears it when it takes the file.
 const Unthrottle fs.FileMode = 0040
 
+// ForceExpire is the group-execute bit of a ready queue file that postsuper -e and -f set:
+// qmgr returns the message to its sender when it next takes it into active/ (Postfix's
+// MAIL_QUEUE_STAT_EXPIRE; mailq shows such a message with "#").
+const ForceExpire fs.FileMode = 0010
+
 // Ready tells whether a queue file is complete (owner rwx) and regular.
 func Ready(fi fs.FileInfo) bool {
 	return fi.Mode().IsRegular() && fi.Mode().Perm()&0700 == 0700
@@ -394,4 +399,30 @@ func (q *Queue) Find(id string) (string, bool) {
 // IsQueueName tells whether s names a message queue.
 func IsQueueName(s string) bool {
 	return strings.Contains(" maildrop incoming active deferred hold corrupt ", " "+s+" ")
+}
+
+// Expire marks the ready queue file at path as force-expired. It reports false, without an
+// error, when the file is gone, not ready (still being written) or marked already. The file
+// is opened without following a symbolic link and must be a regular file, so that no mode
+// is changed outside the queue.
+func Expire(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !Ready(fi) || fi.Mode()&ForceExpire != 0 {
+		return false, nil
+	}
+	if err := f.Chmod(fi.Mode().Perm() | ForceExpire); err != nil {
+		return false, err
+	}
+	return true, nil
 }

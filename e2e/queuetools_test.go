@@ -108,3 +108,60 @@ func TestPostcatHeld(t *testing.T) {
 		t.Errorf("missing ID: %v %q", err, got)
 	}
 }
+
+// TestPostsuperExpire: a message deferred because delivery is unavailable is force-expired
+// with postsuper -e (mailq marks it "#"); at the next queue run it is not delivered but
+// returned to its sender, with the reason of its deferral, and leaves the queue.
+func TestPostsuperExpire(t *testing.T) {
+	need(t, append(core, "bounce", "postsuper", "postqueue")...)
+	sender, _, _ := testenv.User(t)
+	rcpt, _, _ := testenv.User(t)
+	e := testenv.Start(t, testenv.Options{})
+	e.SetMasterCF(t, "local")
+	e.Reload(t)
+	from, to := sender+"@postern.test", rcpt+"@postern.test"
+	id := e.SendMail(t, from, []string{to}, "Subject: expire me\nMessage-Id: <exp.1@postern.test>\n\nnever delivered\n")
+	e.WaitLog(t, regexpMust(id+`: to=<`+to+`>, .*status=deferred \(mail transport unavailable\)`))
+	e.WaitFor(t, 30*time.Second, func() bool {
+		out, _ := e.Run("postqueue", "-c", e.ConfigDir, "-p")
+		return strings.Contains(out, "\n"+id+" ") // back in deferred/, not active
+	})
+
+	out, err := e.Run("postsuper", "-c", e.ConfigDir, "-e", id)
+	if err != nil || out != "postsuper: "+id+": expired\npostsuper: Force-expired: 1 message\n" {
+		t.Fatalf("postsuper -e: %v %q", err, out)
+	}
+	if out, _ := e.Run("postqueue", "-c", e.ConfigDir, "-p"); !strings.Contains(out, "\n"+id+"#") {
+		t.Errorf("mailq does not mark the message force-expired:\n%s", out)
+	}
+
+	e.SetMasterCF(t) // local is back, so the notice can be delivered
+	e.Reload(t)
+	if out, err := e.Run("postqueue", "-c", e.ConfigDir, "-f"); err != nil {
+		t.Fatalf("postqueue -f: %v %s", err, out)
+	}
+	e.WaitLog(t, regexpMust(id+`: from=<`+from+`>, status=force-expired, returned to sender`))
+	var mbox string
+	e.WaitFor(t, 60*time.Second, func() bool {
+		mbox = e.Mbox(sender)
+		return strings.Contains(mbox, "\nX-Postfix-Queue-ID: "+id+"\n")
+	})
+	for _, want := range []string{
+		"\nSubject: Undelivered Mail Returned to Sender\n",
+		"\nFinal-Recipient: rfc822; " + to + "\n",
+		"\nAction: failed\n",
+		"mail transport unavailable",
+		"\nSubject: expire me\n",
+	} {
+		if !strings.Contains(mbox, want) {
+			t.Errorf("notice lacks %q:\n%s", want, mbox)
+		}
+	}
+	e.WaitLog(t, regexpMust(`postfix/qmgr\[\d+\]: `+id+`: removed`))
+	if got := e.Mbox(rcpt); got != "" {
+		t.Errorf("the expired message was delivered:\n%s", got)
+	}
+	if strings.Contains(e.Log(), id+": to=<"+to+">, relay=local") {
+		t.Error("a delivery was attempted after the expiry")
+	}
+}
