@@ -78,7 +78,7 @@ func read(q *queue.Queue, name, id string) (Message, bool) {
 		return Message{}, false
 	}
 	m := Message{Queue: name, ID: id, Arrival: env.Arrival, Size: env.ContentSize, Sender: env.Sender,
-		Forced: fi.Mode().Perm()&0010 != 0}
+		Forced: fi.Mode()&queue.ForceExpire != 0}
 	if m.Arrival.IsZero() {
 		m.Arrival = fi.ModTime()
 	}
