@@ -64,7 +64,47 @@
 // uninstall leaves the root as it was. TestInstallRoot runs only as root
 // with CI=true: a real install, postfix start, the howto's first telnet
 // session on port 25, postfix stop, make uninstall, and a comparison of
-// the system's Postfix paths before and after. TestInstallMigratesTables
+// the system's Postfix paths before and after (it skips where a mail system
+// is installed, as in CI, where TestDebian needs Debian's postfix package).
+// TestInstallMigratesTables
 // installs over Berkeley DB tables made with db_load (Debian's db-util) and
 // checks the migration, lookups, and the byte-for-byte restore.
+//
+// TestDebian (debian_test.go; as root on Debian with CI=true or
+// POSTERN_DEBIAN_TEST=1, skipped otherwise) is issue 9's test of Postern
+// as a drop-in for Debian's Postfix. Each step is a subtest:
+//
+//	package        the postfix package installed (debconf: Internet Site,
+//	               mail.fossedu.org; a policy-rc.d answering 101) and
+//	               stopped; an earlier run's leftovers undone
+//	install        the howto's virtual domains set with Postfix's postconf
+//	               and postmap (a Berkeley DB virtual.db), make install,
+//	               main.cf unchanged and master.cf only appended to,
+//	               postfix start
+//	services       every service of Debian's master.cf runs (postlog too)
+//	virtual        the Berkeley DB virtual.db served; postmap used at once
+//	telnet         the howto's session on port 25, stored byte for byte as
+//	               Postfix stores it; mail(1) as fmaster reads it
+//	aliases        /etc/aliases + newaliases, used by the next session, 50
+//	               times
+//	forward        ~/.forward to another local user
+//	sendmail-t     sendmail -t as an ordinary user
+//	maildir        home_mailbox = Maildir/ + postfix reload
+//	pop3, imap     the howto's sessions on 110 and 143; Python's poplib and
+//	               imaplib and curl over STARTTLS with the snakeoil
+//	               certificate; IMAP's view of the howto's message
+//	smtp-starttls  swaks -tls on port 25
+//	submission     Debian's commented submission service enabled; swaks
+//	               with STARTTLS and AUTH on 587
+//	defer-mailq    defer_transports = local: mailq as a user lists the
+//	               message until postqueue -f delivers it
+//	warnings       postfix check names an unimplemented parameter
+//	uninstall      make uninstall gives Postfix's files back (owners, modes,
+//	               contents; Berkeley DB tables; dpkg --verify clean)
+//	postfix        Debian's postfix start delivers into /var/mail
+//
+// Only one of Postfix and Postern runs at a time. Whatever happens, the
+// cleanup stops the mail system, uninstalls Postern, puts back the files
+// the test edited (kept in /var/lib/postern-debian-test while it runs) and
+// removes its users; the postfix package stays installed.
 package install
