@@ -1181,7 +1181,7 @@ func (d *debian) stepUninstall(t *testing.T) {
 		}
 	}
 	for p, v := range beforeInstall {
-		if _, ok := after[p]; !ok {
+		if _, ok := after[p]; !ok && p != "/var/spool/postfix/pid/master.pid" {
 			diffs = append(diffs, "gone: "+p+" "+v)
 		}
 	}
