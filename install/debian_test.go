@@ -1038,7 +1038,7 @@ func (d *debian) stepIMAP(t *testing.T) {
 			`((NIL NIL "root" "localhost"))`,     // from
 			"Subjet: My first mail on Postfix\n", // the header block
 			"From: root@localhost\n\n== ",        // ends with the empty line
-			"BODY[TEXT] {15}\nAre you there?\n",  // and the body is the body
+			"BODY[TEXT] {16}\nAre you there?\n",  // and the body is the body (CRLF)
 		} {
 			if !strings.Contains(out, want) {
 				lacks = append(lacks, fmt.Sprintf("%q", want))
