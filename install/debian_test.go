@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"postern/pkg/testenv"
 )
 
 // TestDebian is issue 9's black-box test: Postern over Debian's own
@@ -251,13 +253,11 @@ type dialogue struct {
 	r *bufio.Reader
 }
 
+// dial connects with testenv.Dial and reads the lines itself (POP3 and
+// IMAP replies are not SMTP's).
 func dial(t *testing.T, port string) *dialogue {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
-	if err != nil {
-		t.Fatalf("connect to port %s: %v", port, err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := testenv.Dial(t, "127.0.0.1:"+port).Raw()
 	return &dialogue{t: t, c: c, r: bufio.NewReader(c)}
 }
 
