@@ -70,9 +70,6 @@ func TestDebian(t *testing.T) {
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) {
-			if why, ok := waiting[s.name]; ok {
-				t.Skip(why)
-			}
 			d.cur = t
 			defer d.explain(t)
 			s.fn(t)
@@ -80,12 +77,6 @@ func TestDebian(t *testing.T) {
 			t.Fatalf("step %s failed; the steps after it need it", s.name)
 		}
 	}
-}
-
-// waiting names the steps that wait for a fix that has not landed yet.
-var waiting = map[string]string{
-	"smtp-starttls": "waiting for issue 9 item 1: smtpd reads Debian's snakeoil key (root:ssl-cert 0640) as root before dropping privileges",
-	"submission":    "waiting for issue 9 item 1: smtpd reads Debian's snakeoil key (root:ssl-cert 0640) as root before dropping privileges",
 }
 
 const (
