@@ -30,8 +30,6 @@ func TestUnimplementedWarnings(t *testing.T) {
 	cf, mcf := filepath.Join(e.ConfigDir, "main.cf"), filepath.Join(e.ConfigDir, "master.cf")
 	settings := []string{
 		cf + ": parameter header_checks is not implemented by Postern and is ignored",
-		// pkg/testenv sets it as Postfix wants; Postern does not restrict maillog_file.
-		cf + ": parameter maillog_file_prefixes is not implemented by Postern and is ignored",
 		cf + ": parameter smtpd_milters is not implemented by Postern and is ignored",
 		mcf + ": service " + sub + ": parameter content_filter is not implemented by Postern and is ignored",
 		cf + ": smtpd_client_restrictions: restriction reject_rbl_client is not implemented by Postern: recipients that reach it get 451 4.3.5 Server configuration error",

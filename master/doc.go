@@ -119,6 +119,9 @@
 //	default_process_limit (100)                maxproc for "-"
 //	service_throttle_time (60s)                longest startup backoff
 //	syslog_name, maillog_file, myhostname      logging
+//	maillog_file_prefixes (/var, /dev/stdout)  where maillog_file may be: master
+//	                                           refuses to start (or to reload)
+//	                                           with any other maillog_file
 //
 // # See also
 //

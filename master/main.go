@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/maillog"
 	"postern/pkg/queue"
 )
 
@@ -39,6 +40,9 @@ func main() {
 	dir := config.Dir(*configDir)
 	cfg, err := config.Load(dir)
 	if err != nil {
+		fatalf("%v", err)
+	}
+	if err := maillog.CheckFile(cfg.Get("maillog_file"), cfg.Get("maillog_file_prefixes")); err != nil {
 		fatalf("%v", err)
 	}
 	queueDir, dataDir := cfg.Get("queue_directory"), cfg.Get("data_directory")

@@ -75,11 +75,12 @@ func newInstance(t *testing.T, mastercf string) *instance {
 data_directory = %s/data
 daemon_directory = %s
 maillog_file = %s
+maillog_file_prefixes = %s
 mail_owner = nobody
 setgid_group = nogroup
 inet_interfaces = 127.0.0.1
 max_idle = 30s
-`, dir, dir, binDir, in.maillog)
+`, dir, dir, binDir, in.maillog, dir)
 	in.write("main.cf", maincf)
 	in.write("master.cf", in.expand(mastercf))
 	return in
@@ -500,4 +501,28 @@ func socketType(path string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("cannot connect to %s", path)
+}
+
+// TestMaillogFilePrefixes: a maillog_file outside maillog_file_prefixes is refused as
+// Postfix refuses it: master does not start, and a reload to such a value keeps the old
+// configuration.
+func TestMaillogFilePrefixes(t *testing.T) {
+	in := newInstance(t, "")
+	main, err := os.ReadFile(filepath.Join(in.dir, "main.cf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(main), "maillog_file_prefixes = "+in.dir+"\n", "", 1)
+	in.write("main.cf", bad)
+	out, err := exec.Command(filepath.Join(binDir, "master"), "-c", in.dir, "-d").CombinedOutput()
+	want := "master: fatal: maillog_file value '" + in.maillog + "' does not match any prefix in maillog_file_prefixes"
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Fatalf("master with maillog_file outside the default prefixes: %v %q, want %q", err, out, want)
+	}
+
+	in.write("main.cf", string(main))
+	in.startMaster()
+	in.write("main.cf", bad)
+	syscall.Kill(in.master.Process.Pid, syscall.SIGHUP)
+	in.waitLog("reload: "+want[len("master: fatal: "):]+" -- keeping the old configuration", 5*time.Second)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/maillog"
 )
 
 const (
@@ -51,6 +52,9 @@ func (m *master) loop(exitAfter time.Duration) {
 // address did not change are kept, so no connection is refused meanwhile.
 func (m *master) reload() {
 	cfg, err := config.Load(m.configDir)
+	if err == nil {
+		err = maillog.CheckFile(cfg.Get("maillog_file"), cfg.Get("maillog_file_prefixes"))
+	}
 	if err != nil {
 		m.logger().Error("reload: %v -- keeping the old configuration", err)
 		return

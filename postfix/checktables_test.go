@@ -36,7 +36,7 @@ func TestCheckTables(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, name), b, 0644)
 	}
 	cf := "queue_directory = " + dir + "/q\ndata_directory = " + dir + "/d\ndaemon_directory = " + dir + "/bin\n" +
-		"maillog_file = " + dir + "/log\nmail_owner = nobody\n" +
+		"maillog_file = " + dir + "/log\nmaillog_file_prefixes = " + dir + "\nmail_owner = nobody\n" +
 		"alias_maps = hash:" + dir + "/aliases\nalias_database = $alias_maps\n" +
 		"tables = " + dir + "\n" +
 		"virtual_alias_maps = proxy:hash:$tables/virtual\n" +

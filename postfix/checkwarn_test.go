@@ -26,7 +26,7 @@ func TestCheckWarn(t *testing.T) {
 	os.Chmod(dir, 0755)
 	q, data, cmd := dir+"/q", dir+"/d", dir+"/cmd"
 	cf := "queue_directory = " + q + "\ndata_directory = " + data + "\ndaemon_directory = " + dir + "/bin\ncommand_directory = " + cmd +
-		"\nmeta_directory = " + dir + "/etc\nshlib_directory = no\nmaillog_file = " + dir + "/log\n" +
+		"\nmeta_directory = " + dir + "/etc\nshlib_directory = no\nmaillog_file = " + dir + "/log\nmaillog_file_prefixes = " + dir + "\n" +
 		// Not this machine's /etc/aliases.db, which may be Postfix's (checkTables).
 		"alias_maps =\nalias_database =\n"
 	os.MkdirAll(dir+"/etc", 0755)

@@ -22,7 +22,7 @@ func build(t *testing.T) string {
 func TestCommands(t *testing.T) {
 	bin := build(t)
 	dir := t.TempDir()
-	cf := "queue_directory = " + dir + "/q\ndata_directory = " + dir + "/d\ndaemon_directory = " + dir + "/bin\nmaillog_file = " + dir + "/log\nmail_owner = nobody\n"
+	cf := "queue_directory = " + dir + "/q\ndata_directory = " + dir + "/d\ndaemon_directory = " + dir + "/bin\nmaillog_file = " + dir + "/log\nmaillog_file_prefixes = " + dir + "\nmail_owner = nobody\n"
 	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(cf), 0644)
 	os.WriteFile(filepath.Join(dir, "master.cf"), []byte("smtp inet n - y - - smtpd\n"), 0644)
 	run := func(args ...string) (string, int) {

@@ -26,7 +26,7 @@ func instance(t *testing.T, bin, maincf, mastercf string, programs ...string) (d
 		os.WriteFile(filepath.Join(dir, "bin", p), exe, 0755)
 	}
 	maincf += "\nqueue_directory = " + dir + "/q\ndata_directory = " + dir + "/d\ndaemon_directory = " + dir + "/bin\n" +
-		"command_directory = " + dir + "/bin\nmeta_directory = " + dir + "/etc\nshlib_directory = no\nmaillog_file = " + dir + "/log\n" +
+		"command_directory = " + dir + "/bin\nmeta_directory = " + dir + "/etc\nshlib_directory = no\nmaillog_file = " + dir + "/log\nmaillog_file_prefixes = " + dir + "\n" +
 		"mail_owner = nobody\n" +
 		// The instance's own aliases, not this machine's /etc/aliases.db (which may be
 		// Postfix's Berkeley DB file, a warning of checkTables).

@@ -96,6 +96,7 @@ var implemented = setOf(
 	"mailbox_delivery_lock",
 	"mailbox_size_limit",
 	"maillog_file",
+	"maillog_file_prefixes",
 	"max_idle",
 	"maximal_backoff_time",
 	"maximal_queue_lifetime",

@@ -151,6 +151,22 @@ func FromConfig(program string, get func(string) string) *Logger {
 	return New(program, ConfigOptions(get))
 }
 
+// CheckFile is Postfix's maillog_file_prefixes safety check: a maillog_file that begins with
+// none of the prefixes (comma or space separated, compared as strings) is refused, so one
+// mistyped value cannot make master append to an arbitrary file as root. An empty
+// maillog_file (syslog) always passes.
+func CheckFile(file, prefixes string) error {
+	if file == "" {
+		return nil
+	}
+	for _, p := range strings.FieldsFunc(prefixes, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if strings.HasPrefix(file, p) {
+			return nil
+		}
+	}
+	return fmt.Errorf("maillog_file value '%s' does not match any prefix in maillog_file_prefixes", file)
+}
+
 // ConfigOptions are the Options main.cf values read through get (config.Get) stand for.
 func ConfigOptions(get func(string) string) Options {
 	o := Options{SyslogName: get("syslog_name"), MaillogFile: get("maillog_file"), Hostname: get("myhostname")}

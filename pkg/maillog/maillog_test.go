@@ -120,3 +120,21 @@ func TestAppend(t *testing.T) {
 		t.Fatalf("maillog_file:\n%q\nwant\n%q", data, want)
 	}
 }
+
+func TestCheckFile(t *testing.T) {
+	for _, c := range []struct {
+		file, prefixes string
+		ok             bool
+	}{
+		{"", "/var", true},
+		{"/var/log/mail.log", "/var, /dev/stdout", true},
+		{"/dev/stdout", "/var, /dev/stdout", true},
+		{"/tmp/maillog", "/var, /dev/stdout", false},
+		{"/tmp/maillog", "/var /tmp", true},
+		{"/etc/passwd", "", false},
+	} {
+		if err := CheckFile(c.file, c.prefixes); (err == nil) != c.ok {
+			t.Errorf("CheckFile(%q, %q) = %v, want ok=%v", c.file, c.prefixes, err, c.ok)
+		}
+	}
+}
