@@ -204,26 +204,33 @@ func (s *server) handle(conn net.Conn) {
 	w := newWire(s, conn)
 	s.log.Info("connect from %s", w.client())
 	release, exceeded, n := s.limits.admit(w.ip, w.name, time.Now())
-	defer release()
+	// The connection counts until its "disconnect from" line is logged, not after: a client
+	// that has read that line (or a test waiting for it) may connect again at once.
+	disconnect := func(stats string) {
+		release()
+		release = func() {}
+		s.log.Info("disconnect from %s%s", w.client(), stats)
+	}
+	defer func() { release() }()
 	if exceeded != "" {
 		// As Postfix: the refusal takes the banner's place.
 		s.log.Warn("Connection %s limit exceeded: %d from %s for service %s", exceeded, n, w.client(), s.service)
 		conn.SetWriteDeadline(time.Now().Add(s.timeout))
 		fmt.Fprintf(conn, "421 4.7.0 %s Error: too many connections from %s\r\n", s.myhostname, w.addr)
 		conn.Close()
-		s.log.Info("disconnect from %s commands=0/0", w.client())
+		disconnect(" commands=0/0")
 		return
 	}
 	if s.tlsWrapper && !w.handshake() {
 		conn.Close()
-		s.log.Info("disconnect from %s commands=0/0", w.client())
+		disconnect(" commands=0/0")
 		return
 	}
 	ln := &oneConn{c: w, done: make(chan struct{})}
 	w.onClose = ln.finish
 	s.smtpServer().Serve(ln)
 	<-ln.done
-	s.log.Info("disconnect from %s%s", w.client(), w.stats())
+	disconnect(w.stats())
 }
 
 // oneConn is a listener that yields one connection, then blocks until it is closed, so that
