@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 	"postern/pkg/header"
 	"postern/pkg/queue"
 )
@@ -101,59 +102,38 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		}
 	}()
 	configDir := ""
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			switch c := a[j]; c {
-			case 'b':
-				p.flags |= printBody
-			case 'd':
-				p.flags |= printDecimal
-			case 'e':
-				p.flags |= printEnv
-			case 'h':
-				p.flags |= printHeader
-			case 'o':
-				p.flags |= printOffset
-			case 'q':
-				p.flags |= searchQueue
-			case 'r':
-				p.flags |= raw
-			case 'v':
-				p.verbose = true
-			case 'c', 's':
-				v := a[j+1:]
-				if v == "" {
-					if i+1 >= len(args) {
-						p.fatalf("%s", usage)
-					}
-					i++
-					v = args[i]
-				}
-				j = len(a)
-				if c == 'c' {
-					configDir = v
-					continue
-				}
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 || strings.TrimLeft(v, "0123456789") != "" {
-					p.fatalf("bad offset: %s", v)
-				}
-				p.start = n
-			default:
-				p.fatalf("%s", usage)
+	files, err := getopt.Parse(args, "bc:dehoqrs:v", func(c byte, v string) error {
+		switch c {
+		case 'b':
+			p.flags |= printBody
+		case 'd':
+			p.flags |= printDecimal
+		case 'e':
+			p.flags |= printEnv
+		case 'h':
+			p.flags |= printHeader
+		case 'o':
+			p.flags |= printOffset
+		case 'q':
+			p.flags |= searchQueue
+		case 'r':
+			p.flags |= raw
+		case 'v':
+			p.verbose = true
+		case 'c':
+			configDir = v
+		case 's':
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || strings.TrimLeft(v, "0123456789") != "" {
+				p.fatalf("bad offset: %s", v)
 			}
+			p.start = n
 		}
+		return nil
+	})
+	if err != nil {
+		p.fatalf("%s", usage)
 	}
-	files := args[i:]
 	if p.flags&(printEnv|printHeader|printBody) == 0 {
 		p.flags |= printEnv | printHeader | printBody
 	}
