@@ -327,3 +327,15 @@ func TestBadMainCf(t *testing.T) {
 		t.Errorf("status %d stderr %q", st, errOut)
 	}
 }
+
+// Postern's own parameters print with -d as before they moved into pkg/config's one table.
+func TestShowPosternDefaults(t *testing.T) {
+	out, errOut, st := pc(t, "-d", "smtp_dns_resolver_address", "smtpd_dns_resolver_address",
+		"imapd_session_servers", "imapd_session_idle", "authd_failure_delay", "pop3d_tls_cert_file")
+	want := "smtp_dns_resolver_address =\nsmtpd_dns_resolver_address = $smtp_dns_resolver_address\n" +
+		"imapd_session_servers = 100\nimapd_session_idle = 120s\nauthd_failure_delay = 2s\n" +
+		"pop3d_tls_cert_file = $smtpd_tls_cert_file\n"
+	if out != want || errOut != "" || st != 0 {
+		t.Errorf("-d: %d %q %q", st, out, errOut)
+	}
+}
