@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"postern/pkg/atomicfile"
 	"postern/pkg/config"
 )
 
@@ -594,45 +595,24 @@ func keyLen(s []byte) int {
 	return len(s)
 }
 
-// writeAtomic writes data to a temporary file next to path, fsyncs it and renames it over
-// path, then fsyncs the directory.
+// writeAtomic replaces path with data (pkg/atomicfile), giving it mode and, for root, the
+// owner uid/gid (-1: none known).
 func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("create temporary file in %s: %v", dir, errText(err))
+	err := atomicfile.WriteFile(path, data, atomicfile.Options{Mode: mode,
+		Chown: uid >= 0 && os.Geteuid() == 0, UID: uid, GID: gid})
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &le):
+		return fmt.Errorf("%s %s to %s: %v", le.Op, le.Old, le.New, errText(le.Err))
+	case errors.As(err, &pe) && pe.Op == "createtemp":
+		return fmt.Errorf("create temporary file in %s: %v", filepath.Dir(path), errText(pe.Err))
+	case errors.As(err, &pe) && pe.Op == "sync":
+		return fmt.Errorf("fsync %s: %v", pe.Path, errText(pe.Err))
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s %s: %v", pe.Op, pe.Path, errText(pe.Err))
 	}
-	tmp := f.Name()
-	fail := func(what string, err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("%s %s: %v", what, tmp, errText(err))
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail("write", err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return fail("chmod", err)
-	}
-	if uid >= 0 && os.Geteuid() == 0 {
-		if err := f.Chown(uid, gid); err != nil {
-			return fail("chown", err)
-		}
-	}
-	if err := f.Sync(); err != nil {
-		return fail("fsync", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("close %s: %v", tmp, errText(err))
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("rename %s to %s: %v", tmp, path, errText(err))
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/objstorage"
 	"github.com/cockroachdb/pebble/v2/sstable"
 
+	"postern/pkg/atomicfile"
 	"postern/pkg/table/bdb"
 )
 
@@ -404,20 +404,12 @@ func (d *DB) Owner() (uid, gid int, err error) {
 // file's mode; uid/gid >= 0 chown it.
 func WriteDB(path string, keys []string, values map[string]string, perm fs.FileMode, uid, gid int) error {
 	slices.Sort(keys)
-	dir := filepath.Dir(path)
-	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), time.Now().UnixNano())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0600)
+	f, err := atomicfile.Create(path, atomicfile.Options{Mode: perm, Chown: uid >= 0 || gid >= 0, UID: uid, GID: gid})
 	if err != nil {
 		return err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	fw := &fileWritable{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	defer f.Abort()
+	fw := &fileWritable{w: bufio.NewWriterSize(f, 1<<20)}
 	w := sstable.NewWriter(fw, sstable.WriterOptions{
 		TableFormat:    sstable.TableFormatPebblev4,
 		Compression:    sstable.SnappyCompression,
@@ -434,31 +426,15 @@ func WriteDB(path string, keys []string, values map[string]string, perm fs.FileM
 			return err
 		}
 	}
-	if err := w.Close(); err != nil { // Finish: flush + fsync + close
+	if err := w.Close(); err != nil { // Finish: flush
 		return err
 	}
-	if uid >= 0 || gid >= 0 {
-		if err := os.Chown(tmp, uid, gid); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(tmp, perm); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return f.Commit()
 }
 
-// fileWritable is the objstorage.Writable pebble's sstable writer needs, over a plain file.
+// fileWritable is the objstorage.Writable pebble's sstable writer needs, over the new file;
+// atomicfile's Commit syncs, closes and renames it.
 type fileWritable struct {
-	f   *os.File
 	w   *bufio.Writer
 	err error
 }
@@ -476,16 +452,10 @@ func (fw *fileWritable) Finish() error {
 	if fw.err == nil {
 		fw.err = fw.w.Flush()
 	}
-	if fw.err == nil {
-		fw.err = fw.f.Sync()
-	}
-	if err := fw.f.Close(); fw.err == nil {
-		fw.err = err
-	}
 	return fw.err
 }
 
-func (fw *fileWritable) Abort() { fw.f.Close() }
+func (fw *fileWritable) Abort() {}
 
 // ReadDB loads every entry of a built table (for postmap -i and -d, which rewrite the whole
 // immutable file).
