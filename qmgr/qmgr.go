@@ -85,7 +85,10 @@ func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
 	if q.maxBackoff < q.minBackoff {
 		q.maxBackoff = q.minBackoff
 	}
-	q.resolver = newResolver(cfg)
+	var err error
+	if q.resolver, err = newResolver(cfg, log); err != nil {
+		return nil, err
+	}
 	q.transports = newTransports(q)
 	return q, nil
 }

@@ -530,7 +530,10 @@ func TestResolve(t *testing.T) {
 	for k, v := range testParams {
 		cfg.Override(k, v)
 	}
-	r := newResolver(cfg)
+	r, err := newResolver(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rcpt, want := range map[string]route{
 		"u@mail.example.org": {"local", "mail.example.org"},
 		"u@LOCALHOST":        {"local", "mail.example.org"},

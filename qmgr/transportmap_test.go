@@ -33,7 +33,10 @@ localhost        local:
 	cfg.Override("transport_maps", "texthash:"+tf)
 	cfg.Override("mydestination", "localhost")
 	cfg.Override("relayhost", "")
-	r := newResolver(cfg)
+	r, err := newResolver(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rcpt, want := range map[string]route{
 		"a@example.com":        {"smtp", "[127.0.0.1]:2525"},
 		"a@deep.parent.org":    {"relay", "deep.parent.org"},
