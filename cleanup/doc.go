@@ -2,8 +2,10 @@
 //
 // # Description
 //
-// cleanup listens on public/cleanup (unix stream) and is started by master. smtpd, pickup
-// and bounce connect to it, one connection per message. On connect cleanup creates
+// cleanup listens on public/cleanup (unix stream) and is started by master. smtpd, pickup,
+// bounce and local (forwarding) connect to it through package postern/pkg/cleanup, one
+// connection per message; that package also holds the status classes and their replies
+// (Postfix's cleanup_strerror) that cleanup answers with. On connect cleanup creates
 // incoming/ID (mode 0600) and sends the attribute list "queue_id=ID". The client then sends
 // queue records in the queue-file encoding: A attributes, optional F (full name), exactly one
 // S (sender), O+R per recipient, M, the content as N/L records, X, extracted R records (from

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"postern/pkg/cleanup"
 	"postern/pkg/queue"
 )
 
@@ -21,12 +22,6 @@ var messageAttrs = map[string]bool{
 	"server_port": true, "helo_name": true, "protocol_name": true,
 	"sasl_method": true, "sasl_username": true, "sasl_sender": true,
 }
-
-// Per-recipient attributes precede the O/R pair they belong to.
-const (
-	attrNotify  = "notify_flags"
-	attrDSNOrig = "dsn_orig_rcpt"
-)
 
 type attr struct{ name, value string }
 
@@ -56,26 +51,6 @@ type envelope struct {
 	localHdrs bool // rewrite_context=local
 }
 
-// parseTime reads a T record: "sec usec" (usec optional).
-func parseTime(data []byte) (time.Time, bool) {
-	f := strings.Fields(string(data))
-	if len(f) == 0 || len(f) > 2 {
-		return time.Time{}, false
-	}
-	sec, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil || sec < 0 {
-		return time.Time{}, false
-	}
-	var usec int64
-	if len(f) == 2 {
-		usec, err = strconv.ParseInt(f[1], 10, 64)
-		if err != nil || usec < 0 || usec > 999999 {
-			return time.Time{}, false
-		}
-	}
-	return time.Unix(sec, usec*1000), true
-}
-
 // envRecord takes one record before M. It returns false for a protocol violation.
 func (c *conn) envRecord(typ byte, data []byte) bool {
 	e := &c.env
@@ -86,7 +61,7 @@ func (c *conn) envRecord(typ byte, data []byte) bool {
 	switch typ {
 	case queue.RecTime:
 		if !e.haveTime { // the first one wins, as in Postfix
-			if t, ok := parseTime(data); ok {
+			if t, ok := queue.ParseTime(data); ok {
 				e.arrival, e.haveTime = t, true
 			}
 		}
@@ -125,9 +100,9 @@ func (c *conn) attrRecord(data []byte, extracted bool) bool {
 		return false
 	}
 	switch {
-	case name == attrNotify:
+	case name == cleanup.AttrNotify:
 		e.pend.notify = value
-	case name == attrDSNOrig:
+	case name == cleanup.AttrDSNOrig:
 		e.pend.dsnOrig = value
 	case extracted:
 	default:
@@ -190,10 +165,10 @@ func (c *conn) recipients(data []byte) []rcpt {
 // writeRecipient stores one recipient with its attributes.
 func (c *conn) writeRecipient(r rcpt) {
 	if r.notify != "" {
-		c.out.recString(queue.RecAttr, attrNotify+"="+r.notify)
+		c.out.recString(queue.RecAttr, cleanup.AttrNotify+"="+r.notify)
 	}
 	if r.dsnOrig != "" {
-		c.out.recString(queue.RecAttr, attrDSNOrig+"="+r.dsnOrig)
+		c.out.recString(queue.RecAttr, cleanup.AttrDSNOrig+"="+r.dsnOrig)
 	}
 	c.out.recString(queue.RecOrig, r.orig)
 	c.out.recString(queue.RecRcpt, r.addr)
@@ -210,7 +185,7 @@ func (c *conn) writeEnvelope() {
 		arr = c.created
 		e.arrival = arr
 	}
-	o.recString(queue.RecTime, strconv.FormatInt(arr.Unix(), 10)+" "+strconv.Itoa(arr.Nanosecond()/1000))
+	o.recString(queue.RecTime, queue.FormatTime(arr))
 	o.recString(queue.RecAttr, "create_time="+strconv.FormatInt(c.created.Unix(), 10))
 	for _, a := range e.attrs {
 		o.recString(queue.RecAttr, a.name+"="+a.value)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"postern/pkg/cleanup"
 	"postern/pkg/config"
 	"postern/pkg/header"
 	"postern/pkg/ipc"
@@ -90,44 +91,16 @@ func newServer(cfg *config.Config, log *maillog.Logger, verbose bool) (*server, 
 	return s, nil
 }
 
-// Error classes, as Postfix's CLEANUP_STAT_*; the reply is that of the first set bit in
-// replyTable order.
+// Error classes: pkg/cleanup's status bits (Postfix's CLEANUP_STAT_*), under the short
+// names the handlers use. The reply is that of the first bit set, in cleanup.Details order.
 const (
-	errDefer = 1 << iota // alias expansion limits: the reason is the whole reply
-	errBad
-	errRcpt
-	errHops
-	errSize
-	errWrite
+	errDefer = cleanup.StatDefer
+	errBad   = cleanup.StatBad
+	errRcpt  = cleanup.StatRcpt
+	errHops  = cleanup.StatHops
+	errSize  = cleanup.StatSize
+	errWrite = cleanup.StatWrite
 )
-
-var replyTable = []struct {
-	bit       int
-	code, dsn string
-	text      string
-}{
-	{errDefer, "451", "4.6.0", "Alias expansion error"},
-	{errBad, "451", "4.3.0", "internal protocol error"},
-	{errRcpt, "550", "5.1.0", "no recipients specified"},
-	{errHops, "554", "5.4.0", "too many hops"},
-	{errSize, "552", "5.3.4", "message file too big"},
-	{errWrite, "451", "4.3.0", "queue file write error"},
-}
-
-func failure(errs int) ipc.Attrs {
-	for _, r := range replyTable {
-		if errs&r.bit != 0 {
-			a := ipc.Attrs{{Name: "status", Value: r.code}, {Name: "dsn", Value: r.dsn}, {Name: "reason", Value: r.text}}
-			if r.bit == errDefer {
-				// As Postfix's smtpd for CLEANUP_STAT_DEFER with a reason: the client
-				// shows "CODE DSN REASON", without the "Error: " of the other failures.
-				a = append(a, ipc.Attr{Name: "reason_verbatim", Value: "1"})
-			}
-			return a
-		}
-	}
-	return nil
-}
 
 // Stream phases.
 const (
@@ -151,20 +124,6 @@ type conn struct {
 
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
-// deadlineReader renews the read deadline before each read, so a client that stalls for
-// ipc_timeout is dropped while a long but moving stream is not.
-type deadlineReader struct {
-	c net.Conn
-	d time.Duration
-}
-
-func (r deadlineReader) Read(p []byte) (int, error) {
-	if r.d > 0 {
-		r.c.SetReadDeadline(time.Now().Add(r.d))
-	}
-	return r.c.Read(p)
-}
-
 // handle serves one client: create the queue file, announce its ID, read the record stream,
 // answer. The answer comes only after the file is durable.
 func (s *server) handle(nc net.Conn) {
@@ -172,18 +131,18 @@ func (s *server) handle(nc net.Conn) {
 	f, err := s.q.Create(queue.Incoming, 0)
 	if err != nil {
 		s.log.Warn("create file %s: %v", queue.Incoming, err)
-		ipc.Write(nc, append(ipc.Attrs{{Name: "queue_id", Value: ""}}, failure(errWrite)...))
+		ipc.Write(nc, append(ipc.Attrs{{Name: cleanup.AttrQueueID, Value: ""}}, cleanup.Reply(errWrite, "")...))
 		return
 	}
 	c := &conn{s: s, id: f.ID, created: time.Now()}
 	c.out = out{f: f, limit: s.lineLimit}
 	c.hdr.inBlock = true
-	if err := ipc.Write(nc, ipc.Attrs{{Name: "queue_id", Value: f.ID}}); err != nil {
+	if err := ipc.Write(nc, ipc.Attrs{{Name: cleanup.AttrQueueID, Value: f.ID}}); err != nil {
 		f.Abort()
 		return
 	}
 	br := readers.Get().(*bufio.Reader)
-	br.Reset(deadlineReader{nc, s.timeout})
+	br.Reset(ipc.IdleConn{Conn: nc, Timeout: s.timeout})
 	defer func() {
 		br.Reset(nil)
 		readers.Put(br)
@@ -193,7 +152,7 @@ func (s *server) handle(nc net.Conn) {
 		if err != queue.ErrCorrupt && errors.Is(err, queue.ErrCorrupt) {
 			// A record too large for the format: a broken client, worth a warning.
 			s.log.Warn("%s: %v", c.id, err)
-			ipc.Write(nc, failure(errBad))
+			ipc.Write(nc, cleanup.Reply(errBad, c.id))
 		} else if s.verbose {
 			s.log.Info("%s: client disconnected before the end of the message: %v", c.id, err)
 		}
@@ -210,13 +169,13 @@ func (s *server) handle(nc net.Conn) {
 	}
 	if c.errs != 0 {
 		f.Abort()
-		ipc.Write(nc, failure(c.errs))
+		ipc.Write(nc, cleanup.Reply(c.errs, c.id))
 		return
 	}
 	for _, l := range c.hdr.logs {
 		s.log.Info("%s: %s", c.id, l)
 	}
-	ipc.Write(nc, ipc.Attrs{{Name: "status", Value: "0"}, {Name: "queue_id", Value: c.id}})
+	ipc.Write(nc, cleanup.Reply(0, c.id))
 	s.trigger.kick()
 }
 

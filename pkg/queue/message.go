@@ -95,16 +95,8 @@ func readEnvelope(f *os.File) (*Message, error) {
 			m.Nrcpt, _ = strconv.ParseInt(fs[2], 10, 64)
 			m.MessageSize, _ = strconv.ParseInt(fs[4], 10, 64)
 		case RecTime:
-			fs := strings.Fields(string(data))
-			if len(fs) > 0 {
-				sec, _ := strconv.ParseInt(fs[0], 10, 64)
-				var usec int64
-				if len(fs) > 1 {
-					usec, _ = strconv.ParseInt(fs[1], 10, 64)
-				}
-				if m.Arrival.IsZero() {
-					m.Arrival = time.Unix(sec, usec*1000)
-				}
+			if t, ok := ParseTime(data); ok && m.Arrival.IsZero() {
+				m.Arrival = t
 			}
 		case RecAttr:
 			k, v, _ := strings.Cut(string(data), "=")

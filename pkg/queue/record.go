@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Record types, as Postfix's rec_type.h. Only these appear in Postern queue files.
@@ -116,4 +119,30 @@ func (rr *RecordReader) Next() (typ byte, data []byte, off int64, err error) {
 	}
 	rr.off += int64(n)
 	return typ, rr.buf, off, nil
+}
+
+// FormatTime is a T record's data: "sec usec".
+func FormatTime(t time.Time) string {
+	return strconv.FormatInt(t.Unix(), 10) + " " + strconv.Itoa(t.Nanosecond()/1000)
+}
+
+// ParseTime reads a T record's data, "sec usec" (usec optional); ok is false for anything
+// else.
+func ParseTime(data []byte) (t time.Time, ok bool) {
+	f := strings.Fields(string(data))
+	if len(f) == 0 || len(f) > 2 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || sec < 0 {
+		return time.Time{}, false
+	}
+	var usec int64
+	if len(f) == 2 {
+		usec, err = strconv.ParseInt(f[1], 10, 64)
+		if err != nil || usec < 0 || usec > 999999 {
+			return time.Time{}, false
+		}
+	}
+	return time.Unix(sec, usec*1000), true
 }

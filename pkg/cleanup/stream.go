@@ -1,0 +1,217 @@
+package cleanup
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"postern/pkg/ipc"
+	"postern/pkg/queue"
+)
+
+// Stream is one message on its way into the queue. Records are buffered; the first write
+// error sticks and makes the rest no-ops, so a client can go on consuming its input and
+// learn the failure once, from Err or Close.
+type Stream struct {
+	// LineLimit splits content lines into L records (line_length_limit; 0 = 2048).
+	LineLimit int
+
+	nc  net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	id  string
+	err error
+}
+
+// Open connects to the cleanup service at path (public/cleanup) and reads the queue ID it
+// assigns. timeout bounds the connection and every later read or write: a cleanup that
+// stalls that long fails the stream. A cleanup that cannot create a queue file answers
+// with an *Error.
+func Open(path string, timeout time.Duration) (*Stream, error) {
+	nc, err := net.DialTimeout("unix", path, timeout)
+	if err != nil {
+		return nil, err
+	}
+	ic := ipc.IdleConn{Conn: nc, Timeout: timeout}
+	s := &Stream{nc: nc, br: bufio.NewReaderSize(ic, 4096), bw: bufio.NewWriterSize(ic, 64<<10)}
+	a, err := ipc.Read(s.br)
+	if err == nil {
+		s.id = a.Get(AttrQueueID)
+		if !queue.ValidID(s.id) {
+			if a.Has(AttrStatus) {
+				err = errorOf(a)
+			} else {
+				err = errors.New("no valid queue_id in greeting")
+			}
+		}
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ID is the queue ID cleanup assigned.
+func (s *Stream) ID() string { return s.id }
+
+// Err is the first write error, if any.
+func (s *Stream) Err() error { return s.err }
+
+func (s *Stream) rec(typ byte, data []byte) {
+	if s.err == nil {
+		s.err = queue.WriteRecord(s.bw, typ, data)
+	}
+}
+
+// Time sends the arrival time (T); without it cleanup uses the time it read the stream.
+func (s *Stream) Time(t time.Time) { s.rec(queue.RecTime, []byte(queue.FormatTime(t))) }
+
+// Attr sends one message attribute (A), such as rewrite_context=local.
+func (s *Stream) Attr(name, value string) { s.rec(queue.RecAttr, []byte(name+"="+value)) }
+
+// Attrs sends the attributes of a that have a value, in order: the client's identity
+// (log_client_name, sasl_username, ...) of which only what is known is sent.
+func (s *Stream) Attrs(a ipc.Attrs) {
+	for _, x := range a {
+		if x.Value != "" {
+			s.Attr(x.Name, x.Value)
+		}
+	}
+}
+
+// FullName sends the sender's full name (F, sendmail -F).
+func (s *Stream) FullName(name string) { s.rec(queue.RecFullName, []byte(name)) }
+
+// Sender sends the envelope sender (S); "" is the null sender <>.
+func (s *Stream) Sender(addr string) { s.rec(queue.RecSender, []byte(addr)) }
+
+// Recipient is one envelope recipient with its DSN attributes.
+type Recipient struct {
+	Addr    string // R: the address to deliver to
+	Orig    string // O: as the client gave it; "" sends none (cleanup takes Addr)
+	Notify  int    // DSN NOTIFY bits (notify_flags); 0 = not given
+	DSNOrig string // DSN ORCPT as "type;address"; "" = not given
+}
+
+// Recipient sends one recipient: its DSN attributes, O, then R. Sent after Extracted it is
+// an extracted recipient (sendmail -t).
+func (s *Stream) Recipient(r Recipient) {
+	if r.Notify != 0 {
+		s.Attr(AttrNotify, strconv.Itoa(r.Notify))
+	}
+	if r.DSNOrig != "" {
+		s.Attr(AttrDSNOrig, r.DSNOrig)
+	}
+	if r.Orig != "" {
+		s.rec(queue.RecOrig, []byte(r.Orig))
+	}
+	s.rec(queue.RecRcpt, []byte(r.Addr))
+}
+
+// Content starts the message content (M): the envelope is complete.
+func (s *Stream) Content() { s.rec(queue.RecMesg, nil) }
+
+// Line sends one content line, without its newline, split every LineLimit bytes.
+func (s *Stream) Line(b []byte) {
+	if s.err == nil {
+		s.err = queue.WriteLine(s.bw, b, s.LineLimit)
+	}
+}
+
+// Text sends r as content lines: CRLF and bare LF both end a line and are not sent, and no
+// more than about one record of a line is held. The error is r's; write errors stick (Err).
+func (s *Stream) Text(r io.Reader) error {
+	limit := s.LineLimit
+	if limit <= 0 {
+		limit = 2048
+	}
+	br := bufio.NewReaderSize(r, 16<<10)
+	var cur []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		cur = append(cur, frag...)
+		switch err {
+		case nil:
+			s.Line(trimEOL(cur))
+			cur = cur[:0]
+		case bufio.ErrBufferFull:
+			// Keep at least two bytes back, so that a CR before the coming LF stays with
+			// the line end and the records come out as queue.File.Line makes them.
+			for len(cur) > limit+1 {
+				s.rec(queue.RecCont, cur[:limit])
+				cur = cur[:copy(cur, cur[limit:])]
+			}
+		case io.EOF:
+			if len(cur) > 0 {
+				s.Line(cur)
+			}
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	b = b[:len(b)-1]
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	return b
+}
+
+// Copy sends the content of a queue or maildrop file as stored: its N and L records, read
+// from rr up to and including X (which is not sent). Any other record, or a read error,
+// is returned wrapping queue.ErrCorrupt; write errors stick (Err).
+func (s *Stream) Copy(rr *queue.RecordReader) error {
+	for {
+		typ, data, _, err := rr.Next()
+		if err != nil {
+			return fmt.Errorf("%w: %v", queue.ErrCorrupt, err)
+		}
+		switch typ {
+		case queue.RecNorm, queue.RecCont:
+			s.rec(typ, data)
+		case queue.RecXtra:
+			return nil
+		default:
+			return fmt.Errorf("%w: record type %q in message content", queue.ErrCorrupt, typ)
+		}
+	}
+}
+
+// Extracted ends the content (X); recipients sent after it are extracted ones.
+func (s *Stream) Extracted() { s.rec(queue.RecXtra, nil) }
+
+// Close ends the stream (E) and waits for cleanup's verdict, which comes only once the
+// queue file is safely on disk. It returns the queue ID, or an *Error when cleanup refused
+// the message, or another error when the stream broke (nothing was queued then either).
+func (s *Stream) Close() (string, error) {
+	defer s.nc.Close()
+	s.rec(queue.RecEnd, nil)
+	if s.err == nil {
+		s.err = s.bw.Flush()
+	}
+	if s.err != nil {
+		return "", s.err
+	}
+	a, err := ipc.Read(s.br)
+	if err != nil {
+		return "", err
+	}
+	if a.Get(AttrStatus) != "0" {
+		return "", errorOf(a)
+	}
+	if id := a.Get(AttrQueueID); id != "" {
+		s.id = id
+	}
+	return s.id, nil
+}
+
+// Abort drops the stream: cleanup discards a queue file whose stream ends without E.
+func (s *Stream) Abort() { s.nc.Close() }
