@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
+	"postern/pkg/cleanup"
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
@@ -61,96 +59,44 @@ func (x *expansion) sendForwards() {
 	x.fwd = nil
 }
 
-// postForward writes one new message through public/cleanup: our
-// Received: and Delivered-To: headers, then the original content, as
-// Postfix's forward_send().
+// postForward writes one new message through public/cleanup (pkg/cleanup): our
+// Received: and Delivered-To: headers, then the original content, as Postfix's
+// forward_send().
 func postForward(x *expansion, g *fwdGroup) (string, error) {
 	xc, r := x.s.xc, x.r
-	timeout := min(x.s.cfg.ipcTimeout, 10*time.Minute)
-	conn, err := ipc.Dial(xc.cleanupService, 10*time.Second)
+	st, err := cleanup.Open(xc.cleanupService, min(x.s.cfg.ipcTimeout, 10*time.Minute))
 	if err != nil {
 		return "", fmt.Errorf("connect to cleanup: %v", err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(timeout))
-	hello, err := ipc.Read(conn.R)
-	if err != nil {
-		return "", fmt.Errorf("cleanup: %v", err)
-	}
-	id := hello.Get("queue_id")
-	if id == "" {
-		return "", errors.New("cleanup: no queue ID")
-	}
-	w := bufio.NewWriterSize(conn, 64<<10)
-	rec := func(t byte, s string) {
-		if err == nil {
-			err = queue.WriteRecord(w, t, []byte(s))
-		}
-	}
 	now := time.Now()
-	rec(queue.RecTime, strconv.FormatInt(now.Unix(), 10)+" "+strconv.Itoa(now.Nanosecond()/1000))
-	rec(queue.RecAttr, "rewrite_context=remote")
-	for _, a := range [][2]string{{"log_client_name", r.ClientName}, {"log_client_address", r.ClientAddr},
-		{"log_protocol_name", r.ClientProto}, {"log_helo_name", r.ClientHelo}, {"sasl_method", r.SASLMethod},
-		{"sasl_username", r.SASLUser}, {"sasl_sender", r.SASLSender}} {
-		if a[1] != "" {
-			rec(queue.RecAttr, a[0]+"="+a[1])
-		}
-	}
-	rec(queue.RecSender, g.sender)
+	st.Time(now)
+	st.Attr("rewrite_context", "remote")
+	st.Attrs(ipc.Attrs{{Name: "log_client_name", Value: r.ClientName}, {Name: "log_client_address", Value: r.ClientAddr},
+		{Name: "log_protocol_name", Value: r.ClientProto}, {Name: "log_helo_name", Value: r.ClientHelo},
+		{Name: "sasl_method", Value: r.SASLMethod}, {Name: "sasl_username", Value: r.SASLUser},
+		{Name: "sasl_sender", Value: r.SASLSender}})
+	st.Sender(g.sender)
 	for _, fr := range g.rcpts {
-		if !g.list && fr.st.orig != "" {
-			rec(queue.RecOrig, fr.st.orig)
+		rc := cleanup.Recipient{Addr: fr.addr}
+		if !g.list {
+			rc.Orig = fr.st.orig
 		}
-		rec(queue.RecRcpt, fr.addr)
+		st.Recipient(rc)
 	}
-	rec(queue.RecMesg, "")
-	rec(queue.RecNorm, "Received: by "+xc.myhostname+" ("+xc.mailName+")")
-	rec(queue.RecNorm, "\tid "+id+"; "+now.Local().Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)"))
+	st.Content()
+	st.Line([]byte("Received: by " + xc.myhostname + " (" + xc.mailName + ")"))
+	st.Line([]byte("\tid " + st.ID() + "; " + now.Local().Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")))
 	if xc.fwdDelivered {
-		rec(queue.RecNorm, "Delivered-To: "+strings.ToLower(deliver.Printable(g.delivered)))
+		st.Line([]byte("Delivered-To: " + strings.ToLower(deliver.Printable(g.delivered))))
 	}
-	if err == nil {
-		err = copyContent(w, x)
+	if err := st.Copy(queue.NewRecordReader(io.NewSectionReader(x.qf, r.Offset, 1<<62), r.Offset)); err != nil {
+		st.Abort()
+		return "", fmt.Errorf("read queue file: %v", err)
 	}
-	rec(queue.RecXtra, "")
-	rec(queue.RecEnd, "")
-	if err == nil {
-		err = w.Flush()
-	}
+	st.Extracted()
+	id, err := st.Close()
 	if err != nil {
 		return "", fmt.Errorf("cleanup: %v", err)
-	}
-	reply, err := ipc.Read(conn.R)
-	if err != nil {
-		return "", fmt.Errorf("cleanup: %v", err)
-	}
-	if reply.Get("status") != "0" {
-		return "", fmt.Errorf("cleanup: status %s %s %s", reply.Get("status"), reply.Get("dsn"), reply.Get("reason"))
-	}
-	if v := reply.Get("queue_id"); v != "" {
-		id = v
 	}
 	return id, nil
-}
-
-// copyContent copies the message's N and L records, as stored, up to X.
-func copyContent(w io.Writer, x *expansion) error {
-	rr := queue.NewRecordReader(io.NewSectionReader(x.qf, x.r.Offset, 1<<62), x.r.Offset)
-	for {
-		typ, data, _, err := rr.Next()
-		if err != nil {
-			return fmt.Errorf("read queue file: %v", err)
-		}
-		switch typ {
-		case queue.RecNorm, queue.RecCont:
-			if err := queue.WriteRecord(w, typ, data); err != nil {
-				return err
-			}
-		case queue.RecXtra:
-			return nil
-		default:
-			return fmt.Errorf("bad record type %q in message content", typ)
-		}
-	}
 }

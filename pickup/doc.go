@@ -13,10 +13,10 @@
 //
 // Each ready file is checked: it may hold only what postdrop accepts (T, A, F, S, R, M, N/L
 // content, X, extracted A/R, E, in that order, with only the local-submission attributes).
-// pickup then opens a stream to cleanup(8) exactly as smtpd does: it gets the new queue ID,
-// sends T (postdrop's posting time, which becomes the arrival time), A rewrite_context
-// (local unless the file says remote), A log_message_origin=local, the file's attributes, F,
-// S, O+R per recipient, M, its own header
+// pickup then opens a stream to cleanup(8) with pkg/cleanup, as smtpd does: it gets the new
+// queue ID, sends T (postdrop's posting time, which becomes the arrival time), A
+// rewrite_context (local unless the file says remote), A log_message_origin=local, the
+// file's attributes, F, S, O+R per recipient, M, its own header
 //
 //	Received: by $myhostname ($mail_name, from userid UID)
 //		id QUEUEID; DATE

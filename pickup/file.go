@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"postern/pkg/cleanup"
 	"postern/pkg/ipc"
 	"postern/pkg/queue"
 )
@@ -25,25 +26,19 @@ const (
 	resultRetry               // cleanup could not take it now: keep it for a later try
 )
 
-// rcpt is a recipient record with the attributes that preceded it.
-type rcpt struct {
-	attrs []string
-	addr  string
-}
-
 // drop is a validated maildrop file's envelope.
 type drop struct {
 	uid        int
 	mtime      time.Time
 	requeued   bool
-	time       string   // postdrop's T record: the posting time becomes the arrival time
-	attrs      []string // envelope attributes, name=value
-	context    string   // rewrite_context
+	time       time.Time // postdrop's T record: the posting time becomes the arrival time
+	attrs      ipc.Attrs // envelope attributes
+	context    string    // rewrite_context
 	fullName   *string
 	sender     string
-	rcpts      []rcpt
+	rcpts      []cleanup.Recipient
 	dataOffset int64 // first record after M
-	extracted  []rcpt
+	extracted  []cleanup.Recipient
 }
 
 // file moves one maildrop file into cleanup. A file that breaks the maildrop format goes to
@@ -80,22 +75,21 @@ func (p *pickup) file(name string) result {
 	}
 	d.mtime = time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
 	d.requeued = p.ownerUID >= 0 && uid == p.ownerUID && st.Mode&0004 == 0
-	status, err := p.send(f, name, d)
-	if err != nil {
-		if errors.Is(err, queue.ErrMaildrop) {
-			p.corrupt(name, uid, err)
-			return resultDone
-		}
-		p.log.Warn("%s: uid=%d: %v; will retry", name, uid, err)
-		return resultRetry
-	}
+	id, err := p.send(f, name, d)
+	var refused *cleanup.Error
 	switch {
-	case status.code == 0:
-	case status.code >= 500 && status.code < 600:
-		p.log.Warn("%s: uid=%d from=<%s>: message rejected by cleanup: %s; removed",
-			status.id, uid, d.sender, status)
+	case err == nil:
+	case errors.Is(err, queue.ErrMaildrop):
+		p.corrupt(name, uid, err)
+		return resultDone
+	case errors.As(err, &refused) && refused.Permanent():
+		p.log.Warn("%s: uid=%d from=<%s>: message rejected by cleanup: %v; removed",
+			id, uid, d.sender, refused)
+	case errors.As(err, &refused):
+		p.log.Warn("%s: uid=%d: cleanup: %v; will retry", name, uid, refused)
+		return resultRetry
 	default:
-		p.log.Warn("%s: uid=%d: cleanup: %s; will retry", name, uid, status)
+		p.log.Warn("%s: uid=%d: %v; will retry", name, uid, err)
 		return resultRetry
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -111,7 +105,7 @@ func (p *pickup) validate(f *os.File, uid int) (*drop, error) {
 	var check queue.MaildropCheck
 	check.Time = true
 	rr := queue.NewRecordReader(bufio.NewReaderSize(f, 64<<10), 0)
-	var pending []string // attributes waiting for their R
+	var pending cleanup.Recipient // DSN attributes waiting for their R
 	for !check.Complete() {
 		typ, data, _, err := rr.Next()
 		if err == io.EOF {
@@ -131,26 +125,29 @@ func (p *pickup) validate(f *os.File, uid int) (*drop, error) {
 		}
 		switch typ {
 		case queue.RecAttr:
-			a := string(data)
-			switch n, v, _ := strings.Cut(a, "="); n {
+			switch n, v, _ := strings.Cut(string(data), "="); n {
 			case "rewrite_context":
 				d.context = v
-			case "notify_flags", "dsn_orig_rcpt":
-				pending = append(pending, a)
+			case cleanup.AttrNotify:
+				pending.Notify, _ = strconv.Atoi(v) // digits: MaildropAttr checked them
+			case cleanup.AttrDSNOrig:
+				pending.DSNOrig = v
 			default:
-				d.attrs = append(d.attrs, a)
+				d.attrs = d.attrs.Add(n, v)
 			}
 		case queue.RecTime:
-			d.time = string(data)
+			d.time, _ = queue.ParseTime(data) // cleanup would ignore a malformed one too
 		case queue.RecFullName:
 			s := string(data)
 			d.fullName = &s
 		case queue.RecSender:
 			d.sender = string(data)
 		case queue.RecRcpt:
-			r := rcpt{attrs: pending, addr: string(data)}
-			pending = nil
+			r := pending
+			pending = cleanup.Recipient{}
+			r.Addr = string(data)
 			if d.dataOffset == 0 {
+				r.Orig = r.Addr
 				d.rcpts = append(d.rcpts, r)
 			} else {
 				d.extracted = append(d.extracted, r)
@@ -190,113 +187,63 @@ func (p *pickup) corrupt(name string, uid int, why error) {
 	p.log.Warn("saving corrupt file %q from queue %q to queue %q", name, queue.Maildrop, queue.Corrupt)
 }
 
-// cleanupStatus is cleanup's answer.
-type cleanupStatus struct {
-	id     string
-	code   int
-	dsn    string
-	reason string
-}
-
-func (s cleanupStatus) String() string {
-	return strings.TrimSpace(fmt.Sprintf("%d %s %s", s.code, s.dsn, s.reason))
-}
-
 // send streams the message to cleanup as smtpd does: attributes, sender, recipients, then
 // the content behind pickup's own Received: header, then the extracted recipients. The file
-// is read a second time for the content, checked again: its owner may have changed it.
-func (p *pickup) send(f *os.File, name string, d *drop) (cleanupStatus, error) {
-	var st cleanupStatus
-	c, err := ipc.Dial(p.cleanupPath, 10*time.Second)
+// is read a second time for the content, checked again: its owner may have changed it. It
+// returns the queue ID and, when cleanup refused the message, a *cleanup.Error.
+func (p *pickup) send(f *os.File, name string, d *drop) (string, error) {
+	st, err := cleanup.Open(p.cleanupPath, p.timeout)
 	if err != nil {
-		return st, fmt.Errorf("connect to public/cleanup: %v", err)
+		return "", fmt.Errorf("connect to public/cleanup: %v", err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(p.timeout))
-	hello, err := ipc.Read(c.R)
-	if err != nil {
-		return st, fmt.Errorf("read from public/cleanup: %v", err)
+	defer st.Abort()
+	if !d.time.IsZero() {
+		st.Time(d.time)
 	}
-	st.id = hello.Get("queue_id")
-	if st.id == "" {
-		return st, errors.New("public/cleanup sent no queue_id")
-	}
-	w := bufio.NewWriterSize(c, 64<<10)
-	rec := func(typ byte, data string) { queue.WriteRecord(w, typ, []byte(data)) }
-
-	if d.time != "" {
-		rec(queue.RecTime, d.time)
-	}
-	rec(queue.RecAttr, "rewrite_context="+d.context)
-	rec(queue.RecAttr, "log_message_origin=local")
+	st.Attr("rewrite_context", d.context)
+	st.Attr("log_message_origin", "local")
 	for _, a := range d.attrs {
-		rec(queue.RecAttr, a)
+		st.Attr(a.Name, a.Value)
 	}
 	if d.fullName != nil {
-		rec(queue.RecFullName, *d.fullName)
+		st.FullName(*d.fullName)
 	}
-	rec(queue.RecSender, d.sender)
+	st.Sender(d.sender)
 	for _, r := range d.rcpts {
-		for _, a := range r.attrs {
-			rec(queue.RecAttr, a)
-		}
-		rec(queue.RecOrig, r.addr)
-		rec(queue.RecRcpt, r.addr)
+		st.Recipient(r)
 	}
 	if d.requeued {
-		p.log.Info("%s: uid=%d from=<%s> orig_id=%s", st.id, d.uid, d.sender, name)
+		p.log.Info("%s: uid=%d from=<%s> orig_id=%s", st.ID(), d.uid, d.sender, name)
 	} else {
-		p.log.Info("%s: uid=%d from=<%s>", st.id, d.uid, d.sender)
+		p.log.Info("%s: uid=%d from=<%s>", st.ID(), d.uid, d.sender)
 	}
 
-	rec(queue.RecMesg, "")
+	st.Content()
 	when := d.mtime
 	now := p.now()
 	if when.After(now.Add(2 * time.Hour)) {
 		when = now
 	} else if age := now.Sub(when); age > 24*time.Hour {
-		p.log.Warn("%s: message has been queued for %d days", st.id, int(age/(24*time.Hour)))
+		p.log.Warn("%s: message has been queued for %d days", st.ID(), int(age/(24*time.Hour)))
 	}
-	rec(queue.RecNorm, fmt.Sprintf("Received: by %s (%s, from userid %d)", p.hostname, p.mailName, d.uid))
-	rec(queue.RecNorm, fmt.Sprintf("\tid %s; %s", st.id, mailDate(when)))
+	st.Line([]byte(fmt.Sprintf("Received: by %s (%s, from userid %d)", p.hostname, p.mailName, d.uid)))
+	st.Line([]byte(fmt.Sprintf("\tid %s; %s", st.ID(), mailDate(when))))
 	if _, err := f.Seek(d.dataOffset, io.SeekStart); err != nil {
-		return st, err
+		return st.ID(), err
 	}
-	rr := queue.NewRecordReader(bufio.NewReaderSize(f, 64<<10), d.dataOffset)
-	for {
-		typ, data, _, err := rr.Next()
-		if err != nil {
-			return st, fmt.Errorf("%w: content changed while reading: %v", queue.ErrMaildrop, err)
-		}
-		if typ == queue.RecXtra {
-			break
-		}
-		if typ != queue.RecNorm && typ != queue.RecCont {
-			return st, fmt.Errorf("%w: content changed while reading", queue.ErrMaildrop)
-		}
-		queue.WriteRecord(w, typ, data)
+	if err := st.Copy(queue.NewRecordReader(bufio.NewReaderSize(f, 64<<10), d.dataOffset)); err != nil {
+		return st.ID(), fmt.Errorf("%w: content changed while reading: %v", queue.ErrMaildrop, err)
 	}
-	rec(queue.RecXtra, "")
+	st.Extracted()
 	for _, r := range d.extracted {
-		for _, a := range r.attrs {
-			rec(queue.RecAttr, a)
-		}
-		rec(queue.RecRcpt, r.addr)
+		st.Recipient(r)
 	}
-	rec(queue.RecEnd, "")
-	if err := w.Flush(); err != nil {
-		return st, fmt.Errorf("write to public/cleanup: %v", err)
+	_, err = st.Close() // the ID is st.ID(), as logged above
+	var refused *cleanup.Error
+	if err != nil && !errors.As(err, &refused) {
+		err = fmt.Errorf("public/cleanup: %v", err)
 	}
-	reply, err := ipc.Read(c.R)
-	if err != nil {
-		return st, fmt.Errorf("read from public/cleanup: %v", err)
-	}
-	st.code, err = strconv.Atoi(reply.Get("status"))
-	if err != nil {
-		return st, fmt.Errorf("public/cleanup: bad status %q", reply.Get("status"))
-	}
-	st.dsn, st.reason = reply.Get("dsn"), reply.Get("reason")
-	return st, nil
+	return st.ID(), err
 }
 
 // mailDate formats t as Postfix's mail_date(): RFC 2822 with a space-padded day and the

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"postern/pkg/cleanup"
+	"postern/pkg/ipc"
 )
 
 // session is one go-smtp session: it starts at the first HELO/EHLO (go-smtp's rule; the wire
@@ -34,7 +36,7 @@ type session struct {
 	// mu guards cl and the transaction: with BDAT, go-smtp runs Data in a goroutine of its
 	// own while RSET or a disconnect may call Reset or Logout.
 	mu sync.Mutex
-	cl *cleanupConn
+	cl *cleanup.Stream
 }
 
 func (s *server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -173,7 +175,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		}
 		id := "NOQUEUE"
 		if s.cl != nil {
-			id = s.cl.id
+			id = s.cl.ID()
 		}
 		helo := ""
 		if s.heloName() != "" {
@@ -186,34 +188,32 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cl == nil {
-		cl, err := dialCleanup(s.srv.cleanupPath, s.srv.timeout)
+		cl, err := cleanup.Open(s.srv.cleanupPath, s.srv.timeout)
 		if err != nil {
 			s.srv.log.Warn("connect to cleanup service %s: %v", s.srv.cleanupPath, err)
 			return reply(451, "4.3.0", "Error: queue file write error")
 		}
+		cl.LineLimit = s.srv.lineLimit
 		s.cl = cl
 		sasl := ""
 		if s.w.saslUser != "" {
 			sasl = fmt.Sprintf(", sasl_method=%s, sasl_username=%s", s.w.saslMethod, printable(s.w.saslUser, 100))
 		}
-		s.srv.log.Info("%s: client=%s%s", cl.id, s.w.client(), sasl)
+		s.srv.log.Info("%s: client=%s%s", cl.ID(), s.w.client(), sasl)
 		s.writeEnvelope()
 	}
-	if n := notifyFlags(opts); n != 0 {
-		s.cl.rec('A', []byte("notify_flags="+strconv.Itoa(n)))
-	}
+	r := cleanup.Recipient{Addr: canon, Orig: to, Notify: notifyFlags(opts)}
 	if opts != nil && opts.OriginalRecipient != "" {
 		typ := strings.ToLower(string(opts.OriginalRecipientType))
 		if typ == "" {
 			typ = "rfc822"
 		}
-		s.cl.rec('A', []byte("dsn_orig_rcpt="+typ+";"+printable(opts.OriginalRecipient, 1000)))
+		r.DSNOrig = typ + ";" + printable(opts.OriginalRecipient, 1000)
 	}
-	s.cl.rec('O', []byte(to))
-	s.cl.rec('R', []byte(canon))
-	if s.cl.err != nil {
-		s.srv.log.Warn("%s: write to cleanup: %v", s.cl.id, s.cl.err)
-		s.cl.abort()
+	s.cl.Recipient(r)
+	if err := s.cl.Err(); err != nil {
+		s.srv.log.Warn("%s: write to cleanup: %v", s.cl.ID(), err)
+		s.cl.Abort()
 		s.cl = nil
 		s.endTransaction()
 		return reply(451, "4.3.0", "Error: queue file write error")
@@ -228,28 +228,22 @@ func (s *session) writeEnvelope() {
 	if s.rewriteLocal() {
 		ctx = "local"
 	}
-	attrs := [][2]string{
-		{"rewrite_context", ctx},
-		{"log_client_name", s.clientName},
-		{"log_client_address", s.clientAddr},
-		{"log_helo_name", s.heloName()},
-		{"log_protocol_name", s.proto()},
-		{"client_name", s.clientName},
-		{"client_address", s.clientAddr},
-		{"helo_name", s.heloName()},
-		{"protocol_name", s.proto()},
-		{"sasl_method", s.w.saslMethod},
-		{"sasl_username", s.w.saslUser},
-		{"ret_flags", s.dsnRet},
-		{"envelope_id", s.dsnEnvid},
-	}
-	for _, a := range attrs {
-		if a[1] == "" {
-			continue
-		}
-		s.cl.rec('A', []byte(a[0]+"="+a[1]))
-	}
-	s.cl.rec('S', []byte(s.srv.policy.canon.Address(s.from)))
+	s.cl.Attrs(ipc.Attrs{
+		{Name: "rewrite_context", Value: ctx},
+		{Name: "log_client_name", Value: s.clientName},
+		{Name: "log_client_address", Value: s.clientAddr},
+		{Name: "log_helo_name", Value: s.heloName()},
+		{Name: "log_protocol_name", Value: s.proto()},
+		{Name: "client_name", Value: s.clientName},
+		{Name: "client_address", Value: s.clientAddr},
+		{Name: "helo_name", Value: s.heloName()},
+		{Name: "protocol_name", Value: s.proto()},
+		{Name: "sasl_method", Value: s.w.saslMethod},
+		{Name: "sasl_username", Value: s.w.saslUser},
+		{Name: "ret_flags", Value: s.dsnRet},
+		{Name: "envelope_id", Value: s.dsnEnvid},
+	})
+	s.cl.Sender(s.srv.policy.canon.Address(s.from))
 }
 
 // rewriteLocal applies local_header_rewrite_clients.
@@ -281,54 +275,40 @@ func (s *session) Data(r io.Reader) error {
 		io.Copy(io.Discard, r)
 		return reply(451, "4.3.0", "Error: queue file write error")
 	}
-	cl.rec('M', nil)
+	cl.Content()
 	for _, h := range hdr {
-		cl.line([]byte(h), s.srv.lineLimit)
+		cl.Line([]byte(h))
 	}
-	err := copyContent(cl, r, s.srv.lineLimit)
+	err := cl.Text(r)
 	if err != nil {
 		s.drop(cl)
 		if errors.Is(err, smtp.ErrDataTooLarge) || err == smtp.ErrDataTooLarge {
 			s.srv.log.Info("%s: reject: DATA from %s: 552 5.3.4 Message size exceeds fixed limit; from=<%s> proto=%s",
-				cl.id, s.w.client(), from, proto)
+				cl.ID(), s.w.client(), from, proto)
 			return reply(552, "5.3.4", "Error: message file too big")
 		}
 		return reply(451, "4.3.0", "Error: queue file write error")
 	}
-	cl.rec('X', nil)
-	res, err := cl.finish(s.srv.timeout)
+	cl.Extracted()
+	id, err := cl.Close()
 	s.drop(cl)
+	var refused *cleanup.Error
+	if errors.As(err, &refused) { // e.g. "552 5.3.4 Error: message file too big"
+		return reply(refused.Code, refused.DSN, "%s", refused.Text())
+	}
 	if err != nil {
-		s.srv.log.Warn("%s: cleanup: %v", cl.id, err)
+		s.srv.log.Warn("%s: cleanup: %v", cl.ID(), err)
 		return reply(451, "4.3.0", "Error: queue file write error")
 	}
-	if res.Get("status") == "0" {
-		return reply(250, "2.0.0", "Ok: queued as %s", cl.id)
-	}
-	code := int(res.Int("status"))
-	if code < 400 || code > 599 {
-		code = 451
-	}
-	dsn := res.Get("dsn")
-	if dsn == "" {
-		dsn = fmt.Sprintf("%d.0.0", code/100)
-	}
-	reason := res.Get("reason")
-	if reason == "" {
-		reason = "queue file write error"
-	}
-	if res.Get("reason_verbatim") == "1" { // e.g. "451 4.6.0 Alias expansion error"
-		return reply(code, dsn, "%s", reason)
-	}
-	return reply(code, dsn, "Error: %s", reason)
+	return reply(250, "2.0.0", "Ok: queued as %s", id)
 }
 
 // received is smtpd's Received: header, one string per physical line.
-func (s *session) received(cl *cleanupConn, now time.Time) []string {
+func (s *session) received(cl *cleanup.Stream, now time.Time) []string {
 	if cl == nil {
 		return nil
 	}
-	id := cl.id
+	id := cl.ID()
 	helo := s.heloName()
 	if helo == "" {
 		helo = s.clientName
@@ -353,15 +333,15 @@ func (s *session) abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cl != nil {
-		s.cl.abort()
+		s.cl.Abort()
 		s.cl = nil
 	}
 	s.endTransaction()
 }
 
 // drop ends the transaction whose stream is cl, if it is still the current one.
-func (s *session) drop(cl *cleanupConn) {
-	cl.abort()
+func (s *session) drop(cl *cleanup.Stream) {
+	cl.Abort()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cl == cl {
