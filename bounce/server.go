@@ -160,8 +160,7 @@ type origMsg struct {
 // postmaster for a null sender, plus postmaster copies as notify_classes asks. A failure
 // notice's log is removed once everything needed was queued.
 func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) error {
-	logPath := s.q.Path(logName, id)
-	f, err := os.Open(logPath)
+	entries, err := s.readLog(logName, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Nothing to report: an earlier request did it already.
 		return nil
@@ -169,14 +168,9 @@ func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) er
 	if err != nil {
 		return err
 	}
-	entries, err := queue.ReadLog(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("read %s log: %v", logName, err)
-	}
 	if len(entries) == 0 {
 		if k == failure {
-			os.Remove(logPath)
+			s.removeLog(logName, id)
 		}
 		return nil
 	}
@@ -250,11 +244,31 @@ func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) er
 		}
 	}
 	if k == failure {
-		if err := os.Remove(logPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("%s: remove %s: %v", id, logPath, err)
-		}
+		s.removeLog(logName, id)
 	}
 	return nil
+}
+
+// readLog reads the status log logName/ID; a missing log is fs.ErrNotExist.
+func (s *server) readLog(logName, id string) ([]queue.LogEntry, error) {
+	f, err := os.Open(s.q.Path(logName, id))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := queue.ReadLog(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s log: %v", logName, err)
+	}
+	return entries, nil
+}
+
+// removeLog removes the status log logName/ID once its notice is queued.
+func (s *server) removeLog(logName, id string) {
+	logPath := s.q.Path(logName, id)
+	if err := os.Remove(logPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("%s: remove %s: %v", id, logPath, err)
+	}
 }
 
 // report turns trace/ID into a delivery status report to the sender: the verify template
@@ -264,26 +278,15 @@ func (s *server) notifyFrom(k kind, logName, qname, id string, req ipc.Attrs) er
 // bounce_trace_service, there is no report about mail from <> or from the double-bounce
 // sender, and no postmaster copy. The log is removed once the report is queued.
 func (s *server) report(k kind, qname, id string, req ipc.Attrs) error {
-	logPath := s.q.Path(queue.Trace, id)
-	f, err := os.Open(logPath)
+	entries, err := s.readLog(queue.Trace, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	entries, err := queue.ReadLog(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("read %s log: %v", queue.Trace, err)
-	}
-	remove := func() {
-		if err := os.Remove(logPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("%s: remove %s: %v", id, logPath, err)
-		}
-	}
 	if len(entries) == 0 {
-		remove()
+		s.removeLog(queue.Trace, id)
 		return nil
 	}
 	m := s.readOriginal(qname, id, k, req)
@@ -305,7 +308,7 @@ func (s *server) report(k kind, qname, id string, req ipc.Attrs) error {
 		}
 		s.log.Info("%s: sender delivery status notification: %s", id, newID)
 	}
-	remove()
+	s.removeLog(queue.Trace, id)
 	return nil
 }
 

@@ -114,9 +114,9 @@ func writeDrop(t *testing.T, q *queue.Queue, recs []record) string {
 	return f.ID
 }
 
-var goodDrop = []record{{'T', "1700000000 5"}, {'A', "rewrite_context=local"}, {'F', "Joe User"},
-	{'S', "joe"}, {'A', "notify_flags=8"}, {'R', "alice"}, {'M', ""}, {'N', "To: bob"},
-	{'N', "Bcc: carol"}, {'N', ""}, {'L', "long"}, {'N', "line"}, {'X', ""}, {'R', "bob"}, {'R', "carol"}, {'E', ""}}
+var goodDrop = []record{{queue.RecTime, "1700000000 5"}, {queue.RecAttr, "rewrite_context=local"}, {queue.RecFullName, "Joe User"},
+	{queue.RecSender, "joe"}, {queue.RecAttr, "notify_flags=8"}, {queue.RecRcpt, "alice"}, {queue.RecMesg, ""}, {queue.RecNorm, "To: bob"},
+	{queue.RecNorm, "Bcc: carol"}, {queue.RecNorm, ""}, {queue.RecCont, "long"}, {queue.RecNorm, "line"}, {queue.RecXtra, ""}, {queue.RecRcpt, "bob"}, {queue.RecRcpt, "carol"}, {queue.RecEnd, ""}}
 
 func TestPickupStream(t *testing.T) {
 	p, q, logFile := setup(t)
@@ -194,10 +194,10 @@ func TestPickupCorrupt(t *testing.T) {
 		name string
 		recs []record
 	}{
-		{"queue record", []record{{'C', "x"}, {'S', "a"}, {'R', "b"}, {'M', ""}, {'X', ""}, {'E', ""}}},
-		{"no end", []record{{'S', "a"}, {'R', "b"}, {'M', ""}, {'X', ""}}},
-		{"no sender", []record{{'R', "b"}, {'M', ""}, {'X', ""}, {'E', ""}}},
-		{"trailing", []record{{'S', "a"}, {'R', "b"}, {'M', ""}, {'X', ""}, {'E', ""}, {'N', "x"}}},
+		{"queue record", []record{{queue.RecSize, "x"}, {queue.RecSender, "a"}, {queue.RecRcpt, "b"}, {queue.RecMesg, ""}, {queue.RecXtra, ""}, {queue.RecEnd, ""}}},
+		{"no end", []record{{queue.RecSender, "a"}, {queue.RecRcpt, "b"}, {queue.RecMesg, ""}, {queue.RecXtra, ""}}},
+		{"no sender", []record{{queue.RecRcpt, "b"}, {queue.RecMesg, ""}, {queue.RecXtra, ""}, {queue.RecEnd, ""}}},
+		{"trailing", []record{{queue.RecSender, "a"}, {queue.RecRcpt, "b"}, {queue.RecMesg, ""}, {queue.RecXtra, ""}, {queue.RecEnd, ""}, {queue.RecNorm, "x"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, q, logFile := setup(t)

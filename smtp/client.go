@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"postern/pkg/deliver"
+	"postern/pkg/ipc"
 )
 
 // The SMTP client side is written here on plain connections rather than with go-smtp's
@@ -67,7 +68,7 @@ type conn struct {
 }
 
 func newConn(nc net.Conn) *conn {
-	return &conn{nc: nc, r: bufio.NewReaderSize(nc, maxReplyLine), w: bufio.NewWriterSize(deadlineWriter{nc: nc}, 32<<10)}
+	return &conn{nc: nc, r: bufio.NewReaderSize(nc, maxReplyLine), w: bufio.NewWriterSize(ipc.IdleConn{Conn: nc}, 32<<10)}
 }
 
 // read reads one reply within timeout.
@@ -134,8 +135,8 @@ func (c *conn) cmd(timeout time.Duration, format string, args ...any) (reply, er
 // writeData sends the message content with dot-stuffing and CR LF line ends, then the
 // final dot. Each write gets xfer to complete.
 func (c *conn) writeData(content io.Reader, xfer time.Duration) error {
-	c.w.Reset(deadlineWriter{nc: c.nc, timeout: xfer})
-	defer c.w.Reset(deadlineWriter{nc: c.nc})
+	c.w.Reset(ipc.IdleConn{Conn: c.nc, Timeout: xfer}) // a slow but moving transfer is not cut
+	defer c.w.Reset(ipc.IdleConn{Conn: c.nc})
 	br := bufio.NewReaderSize(content, 64<<10)
 	atStart := true
 	for {
@@ -177,20 +178,6 @@ type contentError struct{ err error }
 
 func (e *contentError) Error() string { return e.err.Error() }
 func (e *contentError) Unwrap() error { return e.err }
-
-// deadlineWriter gives every write its own deadline, so a slow but moving transfer is
-// not cut while a stalled one is.
-type deadlineWriter struct {
-	nc      net.Conn
-	timeout time.Duration
-}
-
-func (d deadlineWriter) Write(p []byte) (int, error) {
-	if d.timeout > 0 {
-		d.nc.SetWriteDeadline(time.Now().Add(d.timeout))
-	}
-	return d.nc.Write(p)
-}
 
 // parseEHLO reads the extension keywords of an EHLO reply: upper-case keyword to its
 // parameters.

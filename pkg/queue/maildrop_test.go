@@ -24,9 +24,9 @@ func runCheck(c *MaildropCheck, rs []rec) (skipped int, err error) {
 }
 
 func TestMaildropCheck(t *testing.T) {
-	good := []rec{{'T', "1 2"}, {'A', "rewrite_context=local"}, {'F', "Joe"}, {'S', "joe"},
-		{'A', "notify_flags=8"}, {'R', "a"}, {'M', ""}, {'N', "Subject: x"}, {'L', "abc"}, {'N', "def"},
-		{'X', ""}, {'R', "b"}, {'E', ""}}
+	good := []rec{{RecTime, "1 2"}, {RecAttr, "rewrite_context=local"}, {RecFullName, "Joe"}, {RecSender, "joe"},
+		{RecAttr, "notify_flags=8"}, {RecRcpt, "a"}, {RecMesg, ""}, {RecNorm, "Subject: x"}, {RecCont, "abc"}, {RecNorm, "def"},
+		{RecXtra, ""}, {RecRcpt, "b"}, {RecEnd, ""}}
 	c := &MaildropCheck{Time: true}
 	if n, err := runCheck(c, good); err != nil || n != 0 {
 		t.Fatalf("good stream: skipped %d, %v", n, err)
@@ -41,18 +41,18 @@ func TestMaildropCheck(t *testing.T) {
 		skip int
 		ok   bool
 	}{
-		{"ignored attr", []rec{{'A', "client_address=1.2.3.4"}, {'S', ""}, {'R', "a"}, {'M', ""}, {'X', ""}, {'E', ""}}, 1, true},
-		{"bad notify", []rec{{'A', "notify_flags=x"}, {'S', ""}, {'R', "a"}, {'M', ""}, {'X', ""}, {'E', ""}}, 1, true},
-		{"extracted only", []rec{{'S', "u"}, {'M', ""}, {'X', ""}, {'R', "a"}, {'E', ""}}, 0, true},
-		{"no sender", []rec{{'R', "a"}, {'M', ""}, {'X', ""}, {'E', ""}}, 0, false},
-		{"no rcpt", []rec{{'S', "a"}, {'M', ""}, {'X', ""}, {'E', ""}}, 0, false},
-		{"two senders", []rec{{'S', "a"}, {'S', "b"}}, 0, false},
-		{"no end", []rec{{'S', "a"}, {'R', "a"}, {'M', ""}, {'X', ""}}, 0, false},
-		{"after end", []rec{{'S', "a"}, {'R', "a"}, {'M', ""}, {'X', ""}, {'E', ""}, {'N', ""}}, 0, false},
-		{"content in envelope", []rec{{'S', "a"}, {'N', "x"}}, 0, false},
-		{"recipient in content", []rec{{'S', "a"}, {'M', ""}, {'R', "x"}}, 0, false},
-		{"queue-only record", []rec{{'C', "0"}}, 0, false},
-		{"malformed attr", []rec{{'A', "novalue"}}, 0, false},
+		{"ignored attr", []rec{{RecAttr, "client_address=1.2.3.4"}, {RecSender, ""}, {RecRcpt, "a"}, {RecMesg, ""}, {RecXtra, ""}, {RecEnd, ""}}, 1, true},
+		{"bad notify", []rec{{RecAttr, "notify_flags=x"}, {RecSender, ""}, {RecRcpt, "a"}, {RecMesg, ""}, {RecXtra, ""}, {RecEnd, ""}}, 1, true},
+		{"extracted only", []rec{{RecSender, "u"}, {RecMesg, ""}, {RecXtra, ""}, {RecRcpt, "a"}, {RecEnd, ""}}, 0, true},
+		{"no sender", []rec{{RecRcpt, "a"}, {RecMesg, ""}, {RecXtra, ""}, {RecEnd, ""}}, 0, false},
+		{"no rcpt", []rec{{RecSender, "a"}, {RecMesg, ""}, {RecXtra, ""}, {RecEnd, ""}}, 0, false},
+		{"two senders", []rec{{RecSender, "a"}, {RecSender, "b"}}, 0, false},
+		{"no end", []rec{{RecSender, "a"}, {RecRcpt, "a"}, {RecMesg, ""}, {RecXtra, ""}}, 0, false},
+		{"after end", []rec{{RecSender, "a"}, {RecRcpt, "a"}, {RecMesg, ""}, {RecXtra, ""}, {RecEnd, ""}, {RecNorm, ""}}, 0, false},
+		{"content in envelope", []rec{{RecSender, "a"}, {RecNorm, "x"}}, 0, false},
+		{"recipient in content", []rec{{RecSender, "a"}, {RecMesg, ""}, {RecRcpt, "x"}}, 0, false},
+		{"queue-only record", []rec{{RecSize, "0"}}, 0, false},
+		{"malformed attr", []rec{{RecAttr, "novalue"}}, 0, false},
 	}
 	for _, tc := range cases {
 		n, err := runCheck(&MaildropCheck{Time: true}, tc.rs)

@@ -127,8 +127,8 @@ func TestUniqueIDs(t *testing.T) {
 }
 
 func FuzzRecords(f *testing.F) {
-	f.Add(AppendRecord(AppendRecord(nil, 'S', []byte("a")), 'E', nil))
-	f.Add([]byte{'N', 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Add(AppendRecord(AppendRecord(nil, RecSender, []byte("a")), RecEnd, nil))
+	f.Add([]byte{RecNorm, 0xff, 0xff, 0xff, 0xff, 0x7f})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rr := NewRecordReader(bytes.NewReader(data), 0)
 		for i := 0; i < 10000; i++ {
@@ -140,7 +140,7 @@ func FuzzRecords(f *testing.F) {
 }
 
 func FuzzEnvelope(f *testing.F) {
-	f.Add(AppendRecord(AppendRecord(AppendRecord(nil, 'C', SizeData(5, 0, 1, 0, 0, 0)), 'M', nil), 'E', nil))
+	f.Add(AppendRecord(AppendRecord(AppendRecord(nil, RecSize, SizeData(5, 0, 1, 0, 0, 0)), RecMesg, nil), RecEnd, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := t.TempDir() + "/f"
 		os.WriteFile(p, data, 0600)
