@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"postern/pkg/maildir"
 	"postern/pkg/maillog"
 )
 
@@ -85,12 +85,7 @@ func (a *authServer) serve(c *authedConn) {
 // ensureMaildir creates the INBOX Maildir when it is missing (a user who
 // never got mail yet), as the user.
 func ensureMaildir(root string) error {
-	for _, sub := range []string{"tmp", "new", "cur"} {
-		if err := os.MkdirAll(filepath.Join(root, sub), 0700); err != nil {
-			return err
-		}
-	}
-	return nil
+	return maildir.Make(root)
 }
 
 // authedConn is a logged-in connection: reads start with what the front

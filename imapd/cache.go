@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"postern/pkg/header"
-	"postern/pkg/maildirpp"
+	"postern/pkg/maildir"
 )
 
 // The cache (postern-imapcache, one per folder) keeps what would otherwise
@@ -188,12 +188,12 @@ func (c *infoCache) load2(b []byte) {
 			in.hdrBig = true
 		}
 		name := string(f[2])
-		base := maildirpp.Base(name)
+		base := maildir.Base(name)
 		if v >= 0 {
 			c.m[base] = in
 		}
 		if snap != nil {
-			_, letters, tail := maildirpp.SplitName(name)
+			_, letters, tail := maildir.SplitName(name)
 			msgs = append(msgs, message{uid: imap.UID(uid), base: base, name: name,
 				inNew: string(f[1]) == "n", letters: letters, tail: tail})
 			snap.msgs = append(snap.msgs, &msgs[len(msgs)-1])
@@ -273,7 +273,7 @@ func (mb *mailbox) saveCache() {
 			b.WriteString("-1\n")
 		}
 	}
-	if maildirpp.WriteFileAtomic(c.folder, cacheFile, b.Bytes()) == nil {
+	if maildir.WriteFile(c.folder, cacheFile, b.Bytes()) == nil {
 		c.dirty = 0
 	}
 }
@@ -380,7 +380,7 @@ func readInfo(f *os.File, base string) (msgInfo, error) {
 		return msgInfo{}, err
 	}
 	in := msgInfo{mtime: fi.ModTime().Unix()}
-	w, haveW := nameField(base, ",W=")
+	w, haveW := maildir.VSizeFromName(base)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -435,20 +435,6 @@ func infoOf(raw []byte, crlfLen int, mtime int64) msgInfo {
 }
 
 func (in msgInfo) date() time.Time { return time.Unix(in.mtime, 0) }
-
-func nameField(base, key string) (int64, bool) {
-	i := strings.Index(base, key)
-	if i < 0 {
-		return 0, false
-	}
-	s := base[i+len(key):]
-	j := 0
-	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-		j++
-	}
-	n, err := strconv.ParseInt(s[:j], 10, 64)
-	return n, err == nil && j > 0
-}
 
 // crlfSize is the length of the content with every bare LF made CRLF.
 func crlfSize(r io.Reader) (int64, error) {

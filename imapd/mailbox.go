@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"golang.org/x/sys/unix"
 
+	"postern/pkg/maildir"
 	"postern/pkg/maildirpp"
 )
 
@@ -42,7 +42,7 @@ func (m *message) has(c byte) bool { return strings.IndexByte(m.letters, c) >= 0
 func (m *message) flags() []imap.Flag {
 	fl := make([]imap.Flag, 0, 4)
 	for i := 0; i < len(m.letters); i++ {
-		if f := maildirpp.LetterFlag(m.letters[i]); f != "" {
+		if f := maildir.LetterFlag(m.letters[i]); f != "" {
 			fl = append(fl, imap.Flag(f))
 		}
 	}
@@ -113,19 +113,19 @@ type entry struct {
 func listFolder(folder string, moveNew bool, moved map[string]bool) (map[string]entry, error) {
 	ents := map[string]entry{}
 	cur := filepath.Join(folder, "cur")
-	names, err := readNames(cur)
+	names, err := maildir.ReadNames(cur)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
-		ents[maildirpp.Base(n)] = entry{name: n}
+		ents[maildir.Base(n)] = entry{name: n}
 	}
-	newNames, err := readNames(filepath.Join(folder, "new"))
+	newNames, err := maildir.ReadNames(filepath.Join(folder, "new"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	for _, n := range newNames {
-		b := maildirpp.Base(n)
+		b := maildir.Base(n)
 		if _, dup := ents[b]; dup {
 			continue
 		}
@@ -133,9 +133,7 @@ func listFolder(folder string, moveNew bool, moved map[string]bool) (map[string]
 			ents[b] = entry{name: n, inNew: true}
 			continue
 		}
-		// As Courier: keep a ":2,..." info, drop any other suffix.
-		_, letters, tail := maildirpp.SplitName(n)
-		to := maildirpp.JoinName(b, letters, tail)
+		to := maildir.CurName(n)
 		if err := os.Rename(filepath.Join(folder, "new", n), filepath.Join(cur, to)); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				ents[b] = entry{name: n, inNew: true}
@@ -148,25 +146,6 @@ func listFolder(folder string, moveNew bool, moved map[string]bool) (map[string]
 		}
 	}
 	return ents, nil
-}
-
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	out := names[:0]
-	for _, n := range names {
-		if n != "" && n[0] != '.' && !strings.ContainsAny(n, "/\x00") {
-			out = append(out, n)
-		}
-	}
-	return out, nil
 }
 
 // syncUIDs brings the folder's UID map up to date with a listing: files
@@ -201,12 +180,12 @@ func syncUIDs(folder string, db *maildirpp.UIDDB, ents map[string]entry) (*maild
 		}
 	}
 	if len(fresh) > 0 {
-		sort.Slice(fresh, func(i, j int) bool { return nameLess(fresh[i], fresh[j]) })
+		sort.Slice(fresh, func(i, j int) bool { return maildir.Less(fresh[i], fresh[j]) })
 		for _, n := range fresh {
 			if db.Next == 0 || db.Next == ^uint32(0) {
 				return nil, false, errors.New("UID space exhausted")
 			}
-			db.UIDs[maildirpp.Base(n)] = db.Next
+			db.UIDs[maildir.Base(n)] = db.Next
 			db.Next++
 		}
 		changed = true
@@ -217,24 +196,6 @@ func syncUIDs(folder string, db *maildirpp.UIDDB, ents map[string]entry) (*maild
 		}
 	}
 	return db, changed, nil
-}
-
-// nameLess orders new files by delivery time, then name (Courier's order).
-func nameLess(a, b string) bool {
-	ta, tb := timePrefix(a), timePrefix(b)
-	if ta != tb {
-		return ta < tb
-	}
-	return a < b
-}
-
-func timePrefix(s string) int64 {
-	i := 0
-	for i < len(s) && i < 18 && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	n, _ := strconv.ParseInt(s[:i], 10, 64)
-	return n
 }
 
 // open loads the folder for its first session.
@@ -332,7 +293,7 @@ func (mb *mailbox) rescanLocked() error {
 		if e.name == m.name && e.inNew == m.inNew {
 			continue
 		}
-		_, letters, tail := maildirpp.SplitName(e.name)
+		_, letters, tail := maildir.SplitName(e.name)
 		changed := letters != m.letters
 		m.name, m.inNew, m.letters, m.tail = e.name, e.inNew, letters, tail
 		if changed {
@@ -345,7 +306,7 @@ func (mb *mailbox) rescanLocked() error {
 		if _, ok := mb.byBase[b]; ok {
 			continue
 		}
-		_, letters, tail := maildirpp.SplitName(e.name)
+		_, letters, tail := maildir.SplitName(e.name)
 		add = append(add, &message{uid: imap.UID(db.UIDs[b]), base: b, name: e.name, inNew: e.inNew,
 			letters: letters, tail: tail, recent: moved[b]})
 	}
@@ -427,7 +388,7 @@ func (mb *mailbox) addFiles(names []string) ([]imap.UID, uint32, error) {
 	}
 	uids := make([]imap.UID, len(names))
 	for i, n := range names {
-		if m := mb.byBase[maildirpp.Base(n)]; m != nil {
+		if m := mb.byBase[maildir.Base(n)]; m != nil {
 			uids[i] = m.uid
 		}
 	}
@@ -450,7 +411,7 @@ func assignUIDs(folder string, names []string) ([]imap.UID, uint32, error) {
 	}
 	uids := make([]imap.UID, len(names))
 	for i, n := range names {
-		uids[i] = imap.UID(db.UIDs[maildirpp.Base(n)])
+		uids[i] = imap.UID(db.UIDs[maildir.Base(n)])
 	}
 	return uids, db.Validity, nil
 }
@@ -461,11 +422,11 @@ func (mb *mailbox) setLetters(m *message, letters string) error {
 	if letters == m.letters && !m.inNew {
 		return nil
 	}
-	to := maildirpp.JoinName(m.base, letters, m.tail)
+	to := maildir.JoinName(m.base, letters, m.tail)
 	dst := filepath.Join(mb.folder, "cur", to)
 	err := os.Rename(m.path(mb.folder), dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if name, inNew, ok := findBase(mb.folder, m.base); ok {
+		if name, inNew, ok := maildir.FindBase(mb.folder, m.base); ok {
 			m.name, m.inNew = name, inNew
 			err = os.Rename(m.path(mb.folder), dst)
 		}
@@ -473,28 +434,16 @@ func (mb *mailbox) setLetters(m *message, letters string) error {
 	if err != nil {
 		return err
 	}
-	_, m.letters, m.tail = maildirpp.SplitName(to)
+	_, m.letters, m.tail = maildir.SplitName(to)
 	m.name, m.inNew = to, false
 	return nil
-}
-
-func findBase(folder, base string) (string, bool, bool) {
-	for _, sub := range []string{"cur", "new"} {
-		names, _ := readNames(filepath.Join(folder, sub))
-		for _, n := range names {
-			if maildirpp.Base(n) == base {
-				return n, sub == "new", true
-			}
-		}
-	}
-	return "", false, false
 }
 
 // open finds a message's file, following a rename by another program.
 func (mb *mailbox) open(m *message) (*os.File, error) {
 	f, err := os.Open(m.path(mb.folder))
 	if errors.Is(err, fs.ErrNotExist) {
-		if name, inNew, ok := findBase(mb.folder, m.base); ok {
+		if name, inNew, ok := maildir.FindBase(mb.folder, m.base); ok {
 			m.name, m.inNew = name, inNew
 			f, err = os.Open(m.path(mb.folder))
 		}

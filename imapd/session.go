@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"postern/pkg/maildir"
 	"postern/pkg/maildirpp"
 )
 
@@ -272,7 +275,7 @@ func staticRange(a, b *uint32, max uint32) {
 func lettersFor(flags []imap.Flag) string {
 	var b []byte
 	for _, f := range flags {
-		if c := maildirpp.FlagLetter(string(f)); c != 0 {
+		if c := maildir.FlagLetter(string(f)); c != 0 {
 			b = append(b, c)
 		}
 	}
@@ -283,7 +286,7 @@ func lettersFor(flags []imap.Flag) string {
 // Dovecot's keyword letters) are never touched.
 func applyStore(old string, op imap.StoreFlagsOp, set string) string {
 	keep := strings.Map(func(r rune) rune {
-		if r < 128 && maildirpp.LetterFlag(byte(r)) != "" {
+		if r < 128 && maildir.LetterFlag(byte(r)) != "" {
 			return -1
 		}
 		return r
@@ -315,7 +318,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.
 	var firstErr error
 	err := s.forEach(numSet, func(seq uint32, m *message) error {
 		nl := applyStore(m.letters, sf.Op, set)
-		if maildirpp.JoinName("", nl, "") != maildirpp.JoinName("", m.letters, "") || m.inNew {
+		if maildir.JoinName("", nl, "") != maildir.JoinName("", m.letters, "") || m.inNew {
 			if err := s.mb.setLetters(m, nl); err != nil {
 				if firstErr == nil {
 					firstErr = err
@@ -377,11 +380,11 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 }
 
 func removeMsg(mb *mailbox, m *message) error {
-	err := osRemove(m.path(mb.folder))
-	if err != nil && isNotExist(err) {
-		if name, inNew, ok := findBase(mb.folder, m.base); ok {
+	err := os.Remove(m.path(mb.folder))
+	if err != nil && errors.Is(err, fs.ErrNotExist) {
+		if name, inNew, ok := maildir.FindBase(mb.folder, m.base); ok {
 			m.name, m.inNew = name, inNew
-			err = osRemove(m.path(mb.folder))
+			err = os.Remove(m.path(mb.folder))
 		}
 	}
 	return err
@@ -432,15 +435,15 @@ func (s *session) transfer(numSet imap.NumSet, dest string, move bool, w *imapse
 	var names []string
 	var srcUIDs imap.UIDSet
 	for _, it := range items {
-		name, err := placeFile(folder, it.src, it.letters, move)
-		if err != nil && isNotExist(err) {
+		name, err := maildir.Place(folder, it.src, it.letters, move)
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
 			s.mb.mu.Lock()
-			if n, inNew, ok := findBase(s.mb.folder, it.m.base); ok {
+			if n, inNew, ok := maildir.FindBase(s.mb.folder, it.m.base); ok {
 				it.m.name, it.m.inNew = n, inNew
 				it.src = it.m.path(s.mb.folder)
 			}
 			s.mb.mu.Unlock()
-			name, err = placeFile(folder, it.src, it.letters, move)
+			name, err = maildir.Place(folder, it.src, it.letters, move)
 		}
 		if err != nil {
 			if len(names) == 0 {

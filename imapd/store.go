@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"postern/pkg/maildir"
 	"postern/pkg/maildirpp"
 )
 
@@ -208,11 +209,9 @@ func (s *store) create(name string) error {
 		}
 		return err
 	}
-	for _, sub := range []string{"tmp", "new", "cur"} {
-		if err := os.Mkdir(filepath.Join(p, sub), 0700); err != nil {
-			os.RemoveAll(p)
-			return err
-		}
+	if err := maildir.Make(p); err != nil {
+		os.RemoveAll(p)
+		return err
 	}
 	f, err := os.OpenFile(filepath.Join(p, "maildirfolder"), os.O_CREATE|os.O_WRONLY, 0600)
 	if err == nil {
@@ -384,7 +383,7 @@ func (s *store) status(folder string, o *imap.StatusOptions) (*imap.StatusData, 
 		}
 		for b, e := range ents {
 			count++
-			_, letters, _ := maildirpp.SplitName(e.name)
+			_, letters, _ := maildir.SplitName(e.name)
 			if !strings.Contains(letters, "S") {
 				unseen++
 			}
@@ -397,7 +396,7 @@ func (s *store) status(folder string, o *imap.StatusOptions) (*imap.StatusData, 
 			if cache != nil {
 				if in, ok := cache.m[b]; ok {
 					size += in.vsize
-				} else if v, ok := nameField(b, ",W="); ok {
+				} else if v, ok := maildir.VSizeFromName(b); ok {
 					size += v
 				} else if f, err := os.Open(filepath.Join(folder, map[bool]string{true: "new", false: "cur"}[e.inNew], e.name)); err == nil {
 					v, _ := crlfSize(f)

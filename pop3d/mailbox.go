@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -42,9 +41,7 @@ func openMailbox(dir string, warn func(string, ...any)) (*mailbox, error) {
 		// No mail delivered yet: make the empty Maildir, as local(8)
 		// would on first delivery (only inside an existing home).
 		if _, perr := os.Stat(filepath.Dir(dir)); perr == nil {
-			for _, sub := range []string{"tmp", "new", "cur"} {
-				os.MkdirAll(filepath.Join(dir, sub), 0700)
-			}
+			maildir.Make(dir)
 		}
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "cur")); err != nil || !fi.IsDir() {
@@ -110,18 +107,11 @@ func (mb *mailbox) markSeen(m *message) {
 // find locates a message whose flags another client (imapd) changed since
 // the scan, by its base name.
 func (mb *mailbox) find(m *message) bool {
-	ents, err := os.ReadDir(filepath.Join(mb.dir, "cur"))
-	if err != nil {
-		return false
+	name, inNew, ok := maildir.FindBase(mb.dir, maildir.Base(m.name))
+	if ok && !inNew {
+		m.name = name
 	}
-	base := maildir.Base(m.name)
-	for _, e := range ents {
-		if maildir.Base(e.Name()) == base && strings.HasPrefix(e.Name(), base) {
-			m.name = e.Name()
-			return true
-		}
-	}
-	return false
+	return ok && !inNew
 }
 
 // update removes the messages marked deleted (the UPDATE state).

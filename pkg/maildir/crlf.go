@@ -24,7 +24,7 @@ type CRLFStats struct {
 // without its empty line (at a line that is not a header, or at the end of
 // the file) gets one, as RFC 1939 has the header and body parted by it.
 //
-// The size POP3 LIST and IMAP RFC822.SIZE report is Bytes with dotStuff
+// The size POP3 LIST reports (POP3Size) is Bytes with dotStuff
 // false, so sizes and transfers always agree.
 func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats, error) {
 	var st CRLFStats

@@ -1,14 +1,3 @@
-// Package maildir delivers messages into Maildir directories the way Postfix
-// local(8) does (src/local/maildir.c).
-//
-// The caller runs Deliver with the recipient's credentials; this package does
-// no privilege switching.
-//
-// Deviation from Postfix: the tmp/ name is <sec>.P<pid>Q<n>.<host>, where n is
-// a per-process delivery counter (Dovecot's convention), because one Postern
-// process delivers concurrently and two deliveries may share a second. The
-// final new/ name is exactly Postfix's <sec>.V<dev>I<ino>M<usec>.<host>.
-// Postern also fsyncs the new/ directory after the link.
 package maildir
 
 import (
@@ -19,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"postern/pkg/mbox"
 )
 
 // Options control one Deliver.
@@ -37,39 +26,18 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Error is a delivery failure, shaped like mbox.Error. Text is Postfix's text
-// without the "maildir delivery failed: " prefix that local(8) adds.
-type Error struct {
-	Status string
-	Text   string
-	Temp   bool  // true: defer and retry; false: bounce
-	Err    error // underlying error, if any
-}
-
-func (e *Error) Error() string   { return e.Status + " " + e.Text }
-func (e *Error) Temporary() bool { return e.Temp }
-func (e *Error) Unwrap() error   { return e.Err }
+// Error is a delivery failure, as mailbox files have it (Status, Text,
+// Temp, Err). Text is Postfix's text without the "maildir delivery failed: "
+// prefix that local(8) adds.
+type Error = mbox.Error
 
 func newError(status string, err error, format string, args ...any) *Error {
 	return &Error{Status: status, Text: fmt.Sprintf(format, args...), Temp: len(status) > 0 && status[0] == '4', Err: err}
 }
 
-// dsn is Postfix's mbox_dsn(): EAGAIN/ESTALE 4.2.0, ENOSPC 4.3.0,
-// EDQUOT/EFBIG 5.2.2, else def.
-func dsn(err error, def string) string {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		switch e {
-		case syscall.EAGAIN, syscall.ESTALE:
-			return "4.2.0"
-		case syscall.ENOSPC:
-			return "4.3.0"
-		case syscall.EDQUOT, syscall.EFBIG:
-			return "5.2.2"
-		}
-	}
-	return def
-}
+// dsn is Postfix's mbox_dsn(), which its maildir delivery shares with
+// mailbox files (src/global/mbox_open.c).
+var dsn = mbox.DSN
 
 // errText renders err like C's %m ("Permission denied").
 func errText(err error) string {
@@ -84,35 +52,7 @@ func errText(err error) string {
 	return s
 }
 
-var (
-	pid     = strconv.Itoa(os.Getpid())
-	counter atomic.Uint64
-
-	hostOnce sync.Once
-	hostName string
-
-	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-)
-
-// EscapeHost makes a host name safe for a Maildir file name: '/' becomes
-// "\057" and ':' becomes "\072".
-func EscapeHost(h string) string {
-	if !strings.ContainsAny(h, "/:") {
-		return h
-	}
-	return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h)
-}
-
-func defaultHost() string {
-	hostOnce.Do(func() {
-		h, err := os.Hostname()
-		if err != nil || h == "" {
-			h = "localhost"
-		}
-		hostName = EscapeHost(h)
-	})
-	return hostName
-}
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 // Deliver writes one message into the Maildir dir and returns the path of the
 // new file in dir/new. The file holds the prepend lines (each followed by
@@ -120,7 +60,7 @@ func defaultHost() string {
 // tmp/, new/, cur/ and missing parents of dir are created mode 0700. The
 // returned error is always a *Error.
 func Deliver(dir string, prepend []string, content io.Reader, opt Options) (string, error) {
-	host := defaultHost()
+	host := host()
 	if opt.Hostname != "" {
 		host = EscapeHost(opt.Hostname)
 	}
@@ -132,11 +72,11 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 	tmpDir := filepath.Join(dir, "tmp")
 	newDir := filepath.Join(dir, "new")
 
-	tmpName := filepath.Join(tmpDir, sec+".P"+pid+"Q"+strconv.FormatUint(counter.Add(1), 10)+"."+host)
+	tmpName := filepath.Join(tmpDir, uniqueName(start, host, -1, 0))
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	fd, err := unix.Open(tmpName, flags, 0600)
 	if err == unix.ENOENT {
-		if err = makeDirs(dir); err == nil {
+		if err = Make(dir); err == nil {
 			fd, err = unix.Open(tmpName, flags, 0600)
 		}
 	}
@@ -166,7 +106,7 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 	for try := 0; ; try++ {
 		err = unix.Link(tmpName, newName)
 		if err == unix.ENOENT {
-			if err = makeDirs(dir); err == nil {
+			if err = Make(dir); err == nil {
 				err = unix.Link(tmpName, newName)
 			}
 		}
@@ -213,9 +153,9 @@ func writeMessage(f *os.File, prepend []string, content io.Reader) *Error {
 	return nil
 }
 
-// makeDirs creates dir (and missing parents) and its tmp, new and cur
-// subdirectories, mode 0700.
-func makeDirs(dir string) error {
+// Make creates dir (and missing parents) and its tmp, new and cur
+// subdirectories, mode 0700, as far as they are missing.
+func Make(dir string) error {
 	for _, sub := range []string{"tmp", "new", "cur"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0700); err != nil {
 			return err

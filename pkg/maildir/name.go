@@ -6,12 +6,76 @@ import (
 	"strings"
 )
 
-// Maildir file names (for readers: pop3d, imapd). A name is an opaque unique
-// base, optionally followed by ":2," and flag letters. Courier, Dovecot and
-// Postfix agree on the base being everything before the first ':'.
+// Maildir file names, the one rule for every reader and writer (local,
+// pop3d, imapd, pkg/maildirpp). A name is an opaque unique base (everything
+// before the first ':', as Courier, Dovecot and Postfix agree), then
+// optionally ":2," and flag letters in ASCII order. Dovecot may add
+// ",<fields>" after the letters; that tail is kept as it is.
 
-// InfoSep separates the unique base from the info part.
+// InfoSep separates the unique base from the flag letters.
 const InfoSep = ":2,"
+
+// The flag letters of the Maildir spec and their IMAP system flags. 'P'
+// (passed) has no IMAP flag; it and any other letter (Dovecot's keyword
+// letters a-z) are kept.
+var letterFlag = map[byte]string{
+	'D': `\Draft`,
+	'F': `\Flagged`,
+	'R': `\Answered`,
+	'S': `\Seen`,
+	'T': `\Deleted`,
+}
+
+// LetterFlag is the IMAP system flag of a letter ("" for none).
+func LetterFlag(c byte) string { return letterFlag[c] }
+
+// FlagLetter is the letter of an IMAP system flag (case-insensitive), or 0.
+func FlagLetter(flag string) byte {
+	for c, f := range letterFlag {
+		if strings.EqualFold(f, flag) {
+			return c
+		}
+	}
+	return 0
+}
+
+// SplitName splits a file name into its base, its flag letters and
+// Dovecot's ",..." tail after them. An info other than ":2," has no
+// letters and no tail.
+func SplitName(name string) (base, letters, tail string) {
+	i := strings.IndexByte(name, ':')
+	if i < 0 {
+		return name, "", ""
+	}
+	base = name[:i]
+	info := name[i:]
+	if !strings.HasPrefix(info, InfoSep) {
+		return base, "", ""
+	}
+	letters = info[len(InfoSep):]
+	if j := strings.IndexByte(letters, ','); j >= 0 {
+		letters, tail = letters[:j], letters[j:]
+	}
+	return base, letters, tail
+}
+
+// JoinName builds base + ":2," + letters (sorted, deduplicated, only
+// printable ASCII other than ':', ',' and '/') + tail (dropped if it holds
+// '/' or ':').
+func JoinName(base, letters, tail string) string {
+	b := []byte(letters)
+	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+	out := b[:0]
+	for i, c := range b {
+		if c > ' ' && c < 0x7f && c != ':' && c != ',' && c != '/' && (i == 0 || c != b[i-1]) {
+			out = append(out, c)
+		}
+	}
+	if strings.ContainsAny(tail, "/:") {
+		tail = ""
+	}
+	return base + InfoSep + string(out) + tail
+}
 
 // Base is the unique part of a file name: everything before the first ':'.
 func Base(name string) string {
@@ -23,11 +87,8 @@ func Base(name string) string {
 
 // Flags returns the flag letters after ":2," ("" when there is no info).
 func Flags(name string) string {
-	info := name[len(Base(name)):]
-	if !strings.HasPrefix(info, InfoSep) {
-		return ""
-	}
-	return info[len(InfoSep):]
+	_, letters, _ := SplitName(name)
+	return letters
 }
 
 // HasInfo tells whether the name carries a ":2," info part.
@@ -38,19 +99,18 @@ func HasFlag(name string, f byte) bool {
 	return strings.IndexByte(Flags(name), f) >= 0
 }
 
-// WithFlags returns base + ":2," + flags, flags sorted and deduplicated
-// (ASCII order: D F P R S T, then Dovecot's lower-case keyword letters).
+// WithFlags returns the name carrying exactly the letters in flags, sorted
+// and deduplicated (ASCII order: D F P R S T, then Dovecot's lower-case
+// keyword letters); a Dovecot tail stays.
 func WithFlags(name, flags string) string {
-	b := []byte(flags)
-	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
-	out := b[:0]
-	for i, c := range b {
-		if c > ' ' && c != ':' && c != '/' && c < 0x7f && (i == 0 || c != b[i-1]) {
-			out = append(out, c)
-		}
-	}
-	return Base(name) + InfoSep + string(out)
+	base, _, tail := SplitName(name)
+	return JoinName(base, flags, tail)
 }
+
+// CurName is the name a file in new/ takes in cur/: a ":2,..." info is
+// kept (letters in order), any other suffix replaced by ":2,", as Courier
+// does.
+func CurName(name string) string { return JoinName(SplitName(name)) }
 
 // AddFlags returns the name with the letters in add set.
 func AddFlags(name, add string) string { return WithFlags(name, Flags(name)+add) }
@@ -104,8 +164,8 @@ func TimePrefix(name string) int64 {
 	return n
 }
 
-// Less orders names as Courier's POP3 server does: by the numeric time
-// prefix, then by base name bytewise.
+// Less orders names as Courier does (POP3 message numbers, new IMAP UIDs):
+// by the numeric time prefix, then by base name bytewise.
 func Less(a, b string) bool {
 	ta, tb := TimePrefix(a), TimePrefix(b)
 	if ta != tb {

@@ -184,19 +184,9 @@ func (l *POP3List) Encode() []byte {
 	return b.Bytes()
 }
 
-// WritePOP3List replaces dir's list atomically (a file in tmp/, then rename),
-// as Courier does.
+// WritePOP3List replaces dir's list (WriteFile), as Courier does.
 func WritePOP3List(dir string, l *POP3List) error {
-	tmp := filepath.Join(dir, "tmp", fmt.Sprintf("%d.P%sQ%d.pop3", time.Now().Unix(), pid, counter.Add(1)))
-	if err := os.WriteFile(tmp, l.Encode(), 0600); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, POP3ListFile)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return WriteFile(dir, POP3ListFile, l.Encode())
 }
 
 // SyncPOP3 gives the POP3 view of msgs (sorted with Less, as ListCur

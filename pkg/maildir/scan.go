@@ -62,10 +62,7 @@ func MoveNew(dir string) ([]string, error) {
 		if !ValidName(n) {
 			continue
 		}
-		to := n
-		if !HasInfo(n) {
-			to = Base(n) + InfoSep
-		}
+		to := CurName(n)
 		err := os.Rename(filepath.Join(newDir, n), filepath.Join(dir, "cur", to))
 		if err != nil {
 			if os.IsNotExist(err) {
@@ -117,4 +114,40 @@ func SetFlags(dir, name, flags string) (string, error) {
 		return name, err
 	}
 	return to, nil
+}
+
+// ReadNames returns the names in dir that may be messages (ValidName),
+// unsorted, without a stat of each.
+func ReadNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := names[:0]
+	for _, n := range names {
+		if ValidName(n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// FindBase looks for the message with the unique base in dir's cur/, then
+// new/, for a reader whose file another client renamed meanwhile (new
+// flags, or moved to cur/).
+func FindBase(dir, base string) (name string, inNew, ok bool) {
+	for _, sub := range []string{"cur", "new"} {
+		names, _ := ReadNames(filepath.Join(dir, sub))
+		for _, n := range names {
+			if Base(n) == base {
+				return n, sub == "new", true
+			}
+		}
+	}
+	return "", false, false
 }

@@ -76,6 +76,37 @@ func FuzzNames(f *testing.F) {
 	})
 }
 
+func TestSplitJoinName(t *testing.T) {
+	b, l, tail := SplitName("1234.M1P2.host,S=10,W=12:2,FSa,XY")
+	if b != "1234.M1P2.host,S=10,W=12" || l != "FSa" || tail != ",XY" {
+		t.Errorf("SplitName: %q %q %q", b, l, tail)
+	}
+	if n := JoinName("x", "TSDSF/:", ""); n != "x:2,DFST" {
+		t.Errorf("JoinName = %q", n)
+	}
+	if b, l, _ := SplitName("x:1,foo"); b != "x" || l != "" {
+		t.Errorf("non-2 info: %q %q", b, l)
+	}
+	if FlagLetter(`\seen`) != 'S' || LetterFlag('T') != `\Deleted` || FlagLetter("$Junk") != 0 {
+		t.Error("flag letters")
+	}
+}
+
+// FuzzSplitName: JoinName(SplitName(x)) keeps the base and yields a name
+// whose info parses back to the same letters.
+func FuzzSplitName(f *testing.F) {
+	f.Add("1.M2.h,S=3:2,FS")
+	f.Add("x:2,a,b")
+	f.Fuzz(func(t *testing.T, name string) {
+		b, l, tail := SplitName(name)
+		n := JoinName(b, l, tail)
+		b2, l2, _ := SplitName(n)
+		if b2 != b || strings.ContainsAny(l2, ":,/") {
+			t.Fatalf("%q -> %q (%q %q)", name, n, b2, l2)
+		}
+	})
+}
+
 func mkMaildir(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "Maildir")
 	for _, d := range []string{"tmp", "new", "cur"} {

@@ -65,18 +65,3 @@ func FuzzUIDDB(f *testing.F) {
 		}
 	})
 }
-
-// FuzzSplitName: JoinName(SplitName(x)) keeps the base and yields a name
-// whose info parses back to the same letters.
-func FuzzSplitName(f *testing.F) {
-	f.Add("1.M2.h,S=3:2,FS")
-	f.Add("x:2,a,b")
-	f.Fuzz(func(t *testing.T, name string) {
-		b, l, tail := SplitName(name)
-		n := JoinName(b, l, tail)
-		b2, l2, _ := SplitName(n)
-		if b2 != b || strings.ContainsAny(l2, ":,/") {
-			t.Fatalf("%q -> %q (%q %q)", name, n, b2, l2)
-		}
-	})
-}

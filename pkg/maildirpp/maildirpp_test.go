@@ -74,22 +74,6 @@ func TestUTF7RoundTrip(t *testing.T) {
 	}
 }
 
-func TestNames(t *testing.T) {
-	b, l, tail := SplitName("1234.M1P2.host,S=10,W=12:2,FSa,XY")
-	if b != "1234.M1P2.host,S=10,W=12" || l != "FSa" || tail != ",XY" {
-		t.Errorf("SplitName: %q %q %q", b, l, tail)
-	}
-	if n := JoinName("x", "TSDSF/:", ""); n != "x:2,DFST" {
-		t.Errorf("JoinName = %q", n)
-	}
-	if b, l, _ := SplitName("x:1,foo"); b != "x" || l != "" {
-		t.Errorf("non-2 info: %q %q", b, l)
-	}
-	if FlagLetter(`\seen`) != 'S' || LetterFlag('T') != `\Deleted` || FlagLetter("$Junk") != 0 {
-		t.Error("flag letters")
-	}
-}
-
 const courierDB = `1 795597835 6
 1 1795597617.Vfe00Ibe007M536118.vm
 2 1795597786.Vfe00Ibe00bM599008.vm

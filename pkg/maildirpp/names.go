@@ -1,10 +1,11 @@
 // Package maildirpp holds the on-disk conventions of Maildir++ as
 // Courier-IMAP and Dovecot keep them, for imapd: folder names (".Sent",
 // ".Sent.2002" below ~/Maildir, IMAP names "INBOX.Sent" with '.' as the
-// hierarchy delimiter), flag letters in file names (":2,DFPRST"), the
-// per-folder UID database in courierimapuiddb format (reading Dovecot's
-// dovecot-uidlist when that is what a folder has) and the subscription
-// list (courierimapsubscribed).
+// hierarchy delimiter, modified UTF-7 levels), the per-folder UID database
+// in courierimapuiddb format (reading Dovecot's dovecot-uidlist when that
+// is what a folder has) and the subscription list (courierimapsubscribed).
+// Everything about one Maildir (file names, flag letters, unique names,
+// scanning, writing the state files) is package postern/pkg/maildir's.
 //
 // Nothing here switches privileges or touches a path a caller did not
 // derive from a Maildir root through DirName.

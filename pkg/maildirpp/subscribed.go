@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"postern/pkg/maildir"
 )
 
 // Subscription files at the Maildir root.
@@ -64,5 +66,5 @@ func WriteSubscriptions(root string, names []string) error {
 		b.WriteString(n)
 		b.WriteByte('\n')
 	}
-	return WriteFileAtomic(root, CourierSubscribed, []byte(b.String()))
+	return maildir.WriteFile(root, CourierSubscribed, []byte(b.String()))
 }

@@ -11,8 +11,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"postern/pkg/maildir"
 )
 
 // File names of the UID maps inside a folder directory.
@@ -76,7 +77,7 @@ func ParseCourier(data []byte) (*UIDDB, error) {
 		if err != nil || uid == 0 || name == "" {
 			continue
 		}
-		db.add(Base(name), uid)
+		db.add(maildir.Base(name), uid)
 	}
 	return db, nil
 }
@@ -134,7 +135,7 @@ func ParseDovecot(data []byte) (*UIDDB, error) {
 		if name == "" {
 			continue
 		}
-		db.add(Base(name), uid)
+		db.add(maildir.Base(name), uid)
 	}
 	return db, nil
 }
@@ -224,34 +225,7 @@ func readSmall(path string) ([]byte, error) {
 }
 
 // Save writes courierimapuiddb in the folder through a temporary file in
-// its tmp/ and a rename, as Courier does.
+// its tmp/ and a rename, as Courier does (maildir.WriteFile).
 func (db *UIDDB) Save(folder string) error {
-	return WriteFileAtomic(folder, CourierUIDDB, db.Marshal())
-}
-
-var tmpSeq atomic.Int64
-
-// WriteFileAtomic writes dir/name via a fresh file in dir/tmp (or dir when
-// it has no tmp/) and rename, mode 0600.
-func WriteFileAtomic(dir, name string, data []byte) error {
-	tmpDir := filepath.Join(dir, "tmp")
-	if fi, err := os.Stat(tmpDir); err != nil || !fi.IsDir() {
-		tmpDir = dir
-	}
-	tmp := filepath.Join(tmpDir, fmt.Sprintf(".%s.%d.%d.%d", name, time.Now().UnixNano(), os.Getpid(), tmpSeq.Add(1)))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return maildir.WriteFile(folder, CourierUIDDB, db.Marshal())
 }
