@@ -36,9 +36,11 @@
 // their decoded names.
 //
 // Message flags live only in file names (":2," + DFRST; 'P' and Dovecot's
-// keyword letters are kept). UIDs, UIDVALIDITY and UIDNEXT live in each
-// folder's courierimapuiddb, read and written in Courier's format (through
-// a temporary file in tmp/ and a rename); a folder that has only Dovecot's
+// keyword letters are kept); names, flags and the unique names of
+// APPENDed and copied messages follow pkg/maildir, the rule local and
+// pop3d use too. UIDs, UIDVALIDITY and UIDNEXT live in each folder's
+// courierimapuiddb, read and written in Courier's format (through a
+// temporary file in tmp/ and a rename); a folder that has only Dovecot's
 // dovecot-uidlist keeps its UIDVALIDITY and UIDs, which are then written
 // to courierimapuiddb. Subscriptions are courierimapsubscribed (Dovecot's
 // subscriptions file is read when that is all there is). SELECT moves
