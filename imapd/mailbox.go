@@ -133,8 +133,8 @@ func listFolder(folder string, moveNew bool, moved map[string]bool) (map[string]
 			ents[b] = entry{name: n, inNew: true}
 			continue
 		}
-		to := maildir.CurName(n)
-		if err := os.Rename(filepath.Join(folder, "new", n), filepath.Join(cur, to)); err != nil {
+		to, err := maildir.MoveToCur(folder, n)
+		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				ents[b] = entry{name: n, inNew: true}
 			}

@@ -48,8 +48,7 @@ func PurgeTmp(dir string, now time.Time) {
 // It returns the new names in cur/. A file that vanished meanwhile (another
 // reader moved it) is skipped.
 func MoveNew(dir string) ([]string, error) {
-	newDir := filepath.Join(dir, "new")
-	ents, err := os.ReadDir(newDir)
+	names, err := ReadNames(filepath.Join(dir, "new"))
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, nil
@@ -57,13 +56,8 @@ func MoveNew(dir string) ([]string, error) {
 		return nil, err
 	}
 	var moved []string
-	for _, e := range ents {
-		n := e.Name()
-		if !ValidName(n) {
-			continue
-		}
-		to := CurName(n)
-		err := os.Rename(filepath.Join(newDir, n), filepath.Join(dir, "cur", to))
+	for _, n := range names {
+		to, err := MoveToCur(dir, n)
 		if err != nil {
 			if os.IsNotExist(err) {
 				if _, serr := os.Stat(filepath.Join(dir, "cur")); serr == nil {
@@ -75,6 +69,12 @@ func MoveNew(dir string) ([]string, error) {
 		moved = append(moved, to)
 	}
 	return moved, nil
+}
+
+// MoveToCur renames new/name to cur/CurName(name) and returns the new name.
+func MoveToCur(dir, name string) (string, error) {
+	to := CurName(name)
+	return to, os.Rename(filepath.Join(dir, "new", name), filepath.Join(dir, "cur", to))
 }
 
 // ListCur returns the messages in dir/cur sorted with Less. Dot files and
