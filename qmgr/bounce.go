@@ -102,27 +102,7 @@ func (q *qmgr) warnDelay(m *message, now time.Time) {
 		q.log.Warn("%s: delay notification: %v", m.id, err)
 		return
 	}
-	if err := markWarned(m.path, env.WarnOffset); err != nil {
+	if err := queue.MarkWarned(m.path, env.WarnOffset); err != nil {
 		q.log.Warn("%s: update delay warning record: %v", m.id, err)
 	}
-}
-
-// markWarned rewrites the W record at off (type byte, one length byte, 15 digits) as -1.
-func markWarned(path string, off int64) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var hdr [2]byte
-	if _, err := f.ReadAt(hdr[:], off); err != nil {
-		return err
-	}
-	if hdr[0] != queue.RecWarn || hdr[1] != 15 {
-		return fmt.Errorf("%w: no delay warning record at offset %d", queue.ErrCorrupt, off)
-	}
-	if _, err := f.WriteAt([]byte(fmt.Sprintf("%15d", -1)), off+2); err != nil {
-		return err
-	}
-	return f.Sync()
 }

@@ -213,19 +213,33 @@ func (c *contentReader) errOrEOF() error {
 
 // MarkDone flips the recipient record at offset from R to D and syncs the file.
 func MarkDone(path string, offset int64) error {
+	return patch(path, offset, 1, func(hdr []byte) bool { return hdr[0] == RecRcpt || hdr[0] == RecDone },
+		"recipient", 0, []byte{RecDone})
+}
+
+// MarkWarned rewrites the W record at offset (type byte, one length byte, 15 digits) as -1:
+// the delay notice is out and is not sent again.
+func MarkWarned(path string, offset int64) error {
+	return patch(path, offset, 2, func(hdr []byte) bool { return hdr[0] == RecWarn && hdr[1] == 15 },
+		"delay warning", 2, []byte(fmt.Sprintf("%15d", -1)))
+}
+
+// patch overwrites a fixed-width record in place and syncs the file: the n bytes at offset
+// must pass ok, and data goes at offset+at.
+func patch(path string, offset int64, n int, ok func([]byte) bool, what string, at int64, data []byte) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var b [1]byte
-	if _, err := f.ReadAt(b[:], offset); err != nil {
+	hdr := make([]byte, n)
+	if _, err := f.ReadAt(hdr, offset); err != nil {
 		return err
 	}
-	if b[0] != RecRcpt && b[0] != RecDone {
-		return fmt.Errorf("%w: no recipient record at offset %d", ErrCorrupt, offset)
+	if !ok(hdr) {
+		return fmt.Errorf("%w: no %s record at offset %d", ErrCorrupt, what, offset)
 	}
-	if _, err := f.WriteAt([]byte{RecDone}, offset); err != nil {
+	if _, err := f.WriteAt(data, offset+at); err != nil {
 		return err
 	}
 	return f.Sync()

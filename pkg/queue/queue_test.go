@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -84,6 +85,13 @@ func TestWriteReadCommit(t *testing.T) {
 	m2, _ := ReadEnvelope(w.Path)
 	if !m2.Recipients[0].Done || m2.Recipients[1].Done {
 		t.Fatalf("done flags %+v", m2.Recipients)
+	}
+	// In-place patches check what is at the offset first.
+	if err := MarkDone(w.Path, 0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("MarkDone on the C record: %v", err)
+	}
+	if err := MarkWarned(w.Path, m.Recipients[1].Offset); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("MarkWarned on an R record: %v", err)
 	}
 	if err := q.Move(w.ID, Incoming, Deferred); err != nil {
 		t.Fatal(err)
