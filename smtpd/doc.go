@@ -91,9 +91,10 @@
 // queue file write error"), or "CODE DSN REASON" when cleanup marks the reason as the whole
 // reply (reason_verbatim=1: "451 4.6.0 Alias expansion error").
 //
-// At the first accepted recipient smtpd connects to the cleanup service
-// (public/cleanup) and streams the envelope to it; at DATA it sends its Received: header and
-// the content line by line as it arrives (lines longer than line_length_limit become L
+// At the first accepted recipient smtpd connects to the cleanup service (public/cleanup,
+// through pkg/cleanup) and streams the envelope to it, with each recipient's DSN NOTIFY and
+// ORCPT and the transaction's RET and ENVID; at DATA it sends its Received: header and the
+// content line by line as it arrives (lines longer than line_length_limit become L
 // records), and answers "250 2.0.0 Ok: queued as ID" only after cleanup has answered that
 // the queue file is safely on disk. RSET, QUIT or a lost connection in mid-transaction close
 // the cleanup stream before its end record, and cleanup discards the file. smtpd never
@@ -126,7 +127,6 @@
 //     ("500 5.5.4 Unknown MAIL FROM argument" where Postfix says "555 5.5.4 Unsupported
 //     option: X"), for a message that reaches message_size_limit exactly, and BDAT's
 //     interim "250 2.0.0 Continue".
-//   - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are accepted but not yet passed to cleanup.
 //   - The junk command limit, smtpd_forbid_bare_newline, reject footers and the pipelining
 //     checks are not implemented; VRFY does not look the address up.
 //   - Table lookups (type:table) in mynetworks, mydestination and relay_domains are not
