@@ -18,7 +18,7 @@ import (
 // "/proc/self/exe -session ARGS..." with a user's uid and gid and one end
 // of a SOCK_SEQPACKET pair as fd 3, and passes it each logged-in
 // connection of that uid with its parameters (JSON) over that socket
-// (pkg/handoff's Pool). The server serves its sessions concurrently, all
+// (pkg/handoff's Sessions, a pkg/runas Pool). The server serves its sessions concurrently, all
 // sharing the user's open folders, and exits when root imapd closes the
 // socket (imapd_session_idle without sessions, or more than
 // imapd_session_servers users).
@@ -39,16 +39,16 @@ const (
 )
 
 // sessions is the pool of per-user session servers.
-func (s *server) sessions() *handoff.Pool {
+func (s *server) sessions() *handoff.Sessions {
 	s.poolOnce.Do(func() {
-		s.pool = &handoff.Pool{Exe: s.exe, Args: append([]string{sessionFlag}, s.args...),
-			Max: s.maxServers, Idle: s.serverIdle, Warn: s.log.Warn}
-		if s.pool.Max <= 0 {
-			s.pool.Max = defaultSessionServers
+		max, idle := s.maxServers, s.serverIdle
+		if max <= 0 {
+			max = defaultSessionServers
 		}
-		if s.pool.Idle <= 0 {
-			s.pool.Idle = defaultSessionIdle
+		if idle <= 0 {
+			idle = defaultSessionIdle
 		}
+		s.pool = handoff.NewSessions(s.exe, append([]string{sessionFlag}, s.args...), max, idle, s.log.Warn)
 	})
 	return s.pool
 }

@@ -119,5 +119,5 @@
 // # See also
 //
 // authd(8), pop3d(8), local(8), master(5), Courier-IMAP's imapd(8),
-// pkg/handoff.
+// pkg/handoff, pkg/runas.
 package main

@@ -16,6 +16,7 @@ import (
 	"postern/pkg/config"
 	"postern/pkg/handoff"
 	"postern/pkg/maillog"
+	"postern/pkg/service"
 )
 
 // authenticator is authd as imapd sees it (tests substitute it).
@@ -43,7 +44,7 @@ type server struct {
 	maxServers int
 	serverIdle time.Duration
 	poolOnce   sync.Once
-	pool       *handoff.Pool
+	pool       *handoff.Sessions
 
 	asOnce sync.Once
 	as     *authServer
@@ -53,16 +54,16 @@ func newServer(c *config.Config, log *maillog.Logger, args []string) (*server, e
 	s := &server{
 		log:         log,
 		auth:        auth.New(c),
-		timeout:     handoff.Duration(c, "imapd_timeout", 60*time.Second),
+		timeout:     c.Duration("imapd_timeout"),
 		tlsAuthOnly: c.Bool("imapd_tls_auth_only"),
 		appendLimit: appendLimit(c),
 		maxServers:  int(c.Int("imapd_session_servers")),
-		serverIdle:  handoff.Duration(c, "imapd_session_idle", defaultSessionIdle),
+		serverIdle:  c.Duration("imapd_session_idle"),
 		args:        args,
 	}
 	s.exe, _ = os.Executable()
 	var err error
-	if s.tls, s.wrapper, err = handoff.TLS(c, "imapd"); err != nil {
+	if s.tls, s.wrapper, err = service.ServerTLS(c, "imapd"); err != nil {
 		return nil, err
 	}
 	return s, nil

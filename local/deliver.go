@@ -13,6 +13,7 @@ import (
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/queue"
+	"postern/pkg/runas"
 )
 
 // settings are the main.cf parameters local uses, read once at start.
@@ -105,8 +106,7 @@ type runMode int
 
 const (
 	modeAuto      runMode = iota // root: helper; otherwise in-process for our own uid
-	modeServer                   // a long-lived helper per identity (pool.go)
-	modeChild                    // a credentialed child per delivery (benchmarks)
+	modeServer                   // a long-lived helper per identity (helper.go)
 	modeInProcess                // always in-process (benchmarks)
 )
 
@@ -117,8 +117,8 @@ type server struct {
 	queue *queue.Queue
 	euid  int
 	mode  runMode
-	exe   string      // program run for a credentialed child or helper
-	pool  *helperPool // helpers per identity, for a root local
+	exe   string      // program run as a credentialed helper
+	pool  *runas.Pool // delivery helpers per identity, for a root local (helper.go)
 	now   func() time.Time
 
 	// aliases and dotforward are the seams for alias_maps and .forward

@@ -153,7 +153,8 @@
 //
 // Starting a process per delivery costs more than the delivery (see
 // below), so local keeps one long-lived delivery helper per identity
-// (uid, gid): /proc/self/exe -deliver-server, started on the first job
+// (uid, gid), a pkg/runas Pool (the one imapd's session servers use):
+// /proc/self/exe -deliver-server, started on the first job
 // for that identity with the identity's credentials and its end of a
 // SOCK_SEQPACKET socket pair as descriptor 3. For each job local sends one
 // packet: a job id and the job as JSON (what to write where, decided by
@@ -185,11 +186,9 @@
 // Pdeathsig follows the thread that forked, so every helper is started
 // from one goroutine locked to a thread that never exits. At most 64
 // identities have a helper; at the limit the least recently used idle
-// helper is closed, and when all 64 are busy the job runs in a child
-// started for that one delivery (/proc/self/exe -deliver-child: the job
-// on standard input, the queue file as fd 3, the attribute list on
-// standard output), as every delivery did before; it too finishes its
-// write when local dies.
+// helper is closed, and when all 64 are busy the job runs in a one-off
+// helper started for it and closed after it; it too finishes its write
+// when local dies.
 //
 // Failures. A job the helper never received (the send failed, the helper
 // was already gone) is sent once more to a new helper. A job it received
@@ -219,6 +218,31 @@
 // about 90 KiB: TestJobSizeBound); a larger one is deferred with a
 // warning.
 //
+// Why a process and not a thread. local could write as the user from a
+// thread of its own, as it reads .forward files (setfsuid, setfsgid and
+// setgroups are per-thread on Linux, runtime.LockOSThread pins the
+// goroutine, and Go starts new threads from a clean template thread, not
+// from a locked one). The identity itself would be right: files are
+// created with the fsuid/fsgid as owner, NFS (AUTH_SYS) sends the fsuid,
+// and setgroups([gid]) gives the one group Postfix's set_eugid() leaves,
+// so Debian's root:mail 2775 spool works. It is not done, for three
+// reasons. (1) A root thread with another fsuid loses only the file
+// capabilities: it keeps CAP_SYS_RESOURCE, which overrides disk quotas
+// and the file system's reserved blocks, so a mailbox could grow past
+// the user's quota (Postfix's local, with a real seteuid, cannot). (2) A
+// write in local itself dies with local: SIGKILLed in the middle of an
+// mbox append it leaves half a message and a dot lock, which the helper
+// avoids by finishing its jobs (TestHelperOutlivesLocal; the e2e crash
+// test kills local every 1.5 s). (3) Every step of a write would have to
+// stay on the one thread: anything in pkg/mbox or pkg/maildir that hands
+// work to another goroutine would write as root without a trace. The
+// gain is small: the helper costs 0.5-0.8 ms of CPU per delivery over
+// writing in-process, and no wall time on this VM (table below, the
+// in-process row: a thread as the user would add six system calls).
+// Reading a .forward as the user keeps the thread (pkg/runas.Open): it is
+// one open(2) whose descriptor is then read as root, and a process round
+// trip there would cost more than the read.
+//
 // An unprivileged local (tests, make run) can only write as itself: it
 // delivers in-process when the recipient has its own uid, and defers other
 // recipients with 4.3.0 "cannot deliver as user NAME: insufficient
@@ -231,10 +255,16 @@
 // start-up included):
 //
 //	mode                            wall per delivery   CPU in child   CPU in local
-//	child per delivery              16-37 ms            17-30 ms       2.2-3.4 ms
+//	process per delivery            16-37 ms            17-30 ms       2.2-3.4 ms
 //	helper, one job at a time       1.5-4.8 ms          1.0-1.8 ms     0.35-0.6 ms
 //	helper, 4 jobs at once          0.85-2.1 ms         0.95-1.6 ms    0.3-0.45 ms
 //	in-process (benchmark only)     0.84-4.0 ms         -              0.55-1.4 ms
+//
+// Again with pkg/runas's pool (issue 10), load average 17, -count 2: a
+// one-off helper per delivery (BenchmarkDeliverOneOff) 80-92 ms wall, 37-39
+// ms CPU in the child, 2.4 ms in local; helper, one job at a time 3.2-4.3
+// ms, 0.93-1.2 ms, 0.48-0.55 ms; 4 at once 1.9-2.5 ms, 1.0-1.1 ms,
+// 0.41-0.44 ms; in-process 5.9-6.3 ms wall, 0.87-0.91 ms CPU.
 //
 // The wall times swing with the disk: each delivery fsyncs the file and
 // the new/ directory. Starting a helper costs 18-40 ms once; a running
@@ -247,7 +277,7 @@
 //
 // Everything in a request and a message is untrusted: attribute lists are
 // bounded by pkg/ipc, addresses to 2048 bytes, the header scan to 1 MiB and
-// 1000 Delivered-To values, child and command output to fixed buffers;
+// 1000 Delivered-To values, helper and command output to fixed buffers;
 // user names that could leave the spool directory are unknown users;
 // control characters from requests never reach a header or a log line.
 //
@@ -261,7 +291,7 @@
 // time since arrival; a = arrival to active, b = active to the start of
 // delivery, c = 0, d = the delivery. status is sent, deferred or bounced.
 // Problems are logged as warnings (malformed requests, unreadable queue
-// files, child and helper failures, maildir access problems). A helper
+// files, helper failures, maildir access problems). A helper
 // that ends other than by local's choice is logged once with its exit
 // status and the start of its standard error:
 //

@@ -11,6 +11,7 @@ import (
 	"postern/pkg/aliases"
 	"postern/pkg/config"
 	"postern/pkg/deliver"
+	"postern/pkg/runas"
 )
 
 // maxForwardFile bounds what is read of a .forward or :include: file.
@@ -86,7 +87,7 @@ func (x *expansion) dotforward(rc *rcpt, u *account, st state) bool {
 	found := false
 	for _, p := range x.forwardPaths(rc, u) {
 		var err error
-		if fi, err = statAs(p.path, uid, gid, true); err == nil {
+		if fi, err = runas.Stat(p.path, runas.Identity{UID: uid, GID: gid}, true); err == nil {
 			path, found = p.path, true
 			// A file named with the extension has matched it; otherwise
 			// the destinations get it when the class is listed.
@@ -116,7 +117,7 @@ func (x *expansion) dotforward(rc *rcpt, u *account, st state) bool {
 	case fi.Mode&0o002 != 0:
 		return warn("file %s is world writable", deliver.Printable(path))
 	}
-	f, err := openAs(path, uid, gid, true)
+	f, err := runas.Open(path, runas.Identity{UID: uid, GID: gid}, true)
 	if err != nil {
 		return warn("cannot open file %s: %s", deliver.Printable(path), errText(errors.Unwrap(err)))
 	}

@@ -1,34 +1,28 @@
 package main
 
 import (
-	"encoding/binary"
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/signal"
+	"os/exec"
 	"runtime/debug"
-	"sync"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"postern/pkg/handoff"
+	"postern/pkg/auth"
 	"postern/pkg/ipc"
+	"postern/pkg/runas"
 )
 
 // helperFlag is argv[1] of a long-lived credentialed delivery helper.
 const helperFlag = "-deliver-server"
 
-// The helper protocol (see pool.go for local's side). The socket is a
-// SOCK_SEQPACKET pair, so a packet is a whole message and its descriptor
-// arrives with it:
-//
-//	local -> helper: 8-byte job id (big-endian) + job JSON, with exactly
-//	                 one descriptor (the queue file, read-only) attached
-//	helper -> local: 8-byte job id + one attribute list (dsn, reason,
-//	                 warning...), no descriptors
+// A helper is a pkg/runas server: local sends it a job (JSON) with the
+// queue file attached (read-only), and it answers with one attribute list
+// (dsn, reason, warning...).
 const (
 	maxJob       = 128 << 10        // job JSON; the largest a request can make is about 90 KiB
 	maxReply     = 64 << 10         // one reply's attribute list
@@ -37,93 +31,74 @@ const (
 	maxWarning   = 1 << 10          // one warning in a reply
 	maxHelperJob = 256              // jobs a helper runs at once; more wait in the socket
 	helperDrain  = 30 * time.Second // jobs in hand when local goes away
-	idLen        = 8
+	helperMax    = 64               // identities with a helper at once
+	helperIdle   = 30 * time.Second // a helper without jobs for this long is closed
 )
+
+// newHelperPool is local's pool of delivery helpers, one per identity
+// (doc.go, "Security"). Starting a credentialed process costs tens of
+// milliseconds; the pool pays that once per identity and idle period
+// instead of once per delivery.
+func newHelperPool(exe string, warn func(string, ...any)) *runas.Pool {
+	return &runas.Pool{Exe: exe, Args: []string{helperFlag}, Max: helperMax, Idle: helperIdle,
+		Name: "delivery helper", Request: "job", MaxRequest: maxJob, MaxReply: maxReply, Warn: warn,
+		// runas.Command's credentials and Pdeathsig: SIGTERM, not SIGKILL,
+		// so a helper lets the writes in hand finish (serveHelper) rather
+		// than leave half a message and a stale dot lock behind. Its
+		// environment is local's own; its standard error goes to the log
+		// when it fails.
+		Setup: func(cmd *exec.Cmd, _ *auth.User) { cmd.Env = childEnv() }}
+}
+
+// runHelper runs one job in the helper for uid/gid and waits for its
+// reply: 4.3.0 when the helper cannot start, never gets the job (tried
+// twice), dies with it in hand, or gives no answer within the job's own
+// time limits plus a minute (then it is killed, with its other jobs).
+func (s *server) runHelper(j *job, blob []byte, qf *os.File, uid, gid int) result {
+	limit := j.TimeLimit + j.lockWait() + time.Minute
+	ctx, cancel := context.WithTimeoutCause(context.Background(), limit,
+		fmt.Errorf("no reply for %s within %v", j.User, limit))
+	defer cancel()
+	who := fmt.Sprintf("delivery helper for uid %d gid %d", uid, gid)
+	out, err := s.pool.Call(ctx, &auth.User{UID: uid, GID: gid}, blob, qf, nil)
+	if err == nil {
+		a, err := ipc.Read(bufio.NewReader(bytes.NewReader(out)))
+		if err != nil {
+			a = nil
+		}
+		return resultFromAttrs(a, j.User, who)
+	}
+	r := fail("4.3.0", "delivery as user %s failed", j.User)
+	var se *runas.StartError
+	var ge *runas.GoneError
+	switch {
+	case errors.As(err, &se):
+		r.Warnings = []string{fmt.Sprintf("start %s: %v", who, se.Err)}
+	case errors.As(err, &ge):
+		r.Warnings = []string{fmt.Sprintf("%s %s with the delivery in progress", who, ge.Why)}
+	default:
+		r.Warnings = []string{fmt.Sprintf("%s: %v", who, err)}
+	}
+	return r
+}
 
 // helperMain is the helper: it runs jobs from fd 3 concurrently (they all
 // share this process's one identity, so goroutines are safe) until the
-// socket closes, then lets the jobs in hand finish and exits.
+// socket closes or SIGTERM (Pdeathsig: local died), then finishes the
+// jobs in hand for at most helperDrain, so that local's death never cuts
+// a mailbox write short. Protocol errors end the helper: local then fails
+// its jobs in flight and starts a new one.
 func helperMain() int {
-	f := os.NewFile(3, "delivery-socket")
-	c, err := net.FileConn(f) // a close-on-exec duplicate: commands never see it
-	f.Close()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "delivery helper: %v\n", err)
-		return 1
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		fmt.Fprintf(os.Stderr, "delivery helper: fd 3 is not a unix socket\n")
-		return 1
-	}
-	// The helper runs with a user's uid; without this, that user could
-	// ptrace it and use its socket to local.
-	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// Up to 64 helpers idle at once: keep each one's heap small (the
 	// measured CPU cost is in the noise).
 	debug.SetGCPercent(25)
-	if err := serveHelper(uc); err != nil {
+	err := runas.Serve(3, runas.ServeOptions{MaxRequest: maxJob, Max: maxHelperJob, Drain: helperDrain},
+		func(blob []byte, qf *os.File) []byte { return ipc.Encode(replyAttrs(helperJob(blob, qf))) })
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "delivery helper: %v\n", err)
 		return 2
 	}
 	return 0
-}
-
-// serveHelper reads jobs until end of file (local closed the socket, or
-// died) or SIGTERM (Pdeathsig: local died), then finishes the jobs in hand
-// for at most helperDrain, so that local's death never cuts a mailbox
-// write short. Protocol errors end the helper: local then fails its jobs
-// in flight and starts a new one.
-func serveHelper(uc *net.UnixConn) error {
-	var (
-		wmu   sync.Mutex
-		wg    sync.WaitGroup
-		slots = make(chan struct{}, maxHelperJob)
-		oob   = make([]byte, unix.CmsgSpace(4*4))
-		buf   = make([]byte, idLen+maxJob+1)
-	)
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	go func() {
-		<-term
-		uc.SetReadDeadline(time.Now()) // stop taking jobs; replies still go out
-	}()
-	defer func() {
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(helperDrain):
-		}
-	}()
-	for {
-		slots <- struct{}{}
-		n, oobn, flags, _, err := uc.ReadMsgUnix(buf, oob)
-		fds := handoff.ReceivedFDs(oob[:oobn])
-		if err != nil || n == 0 {
-			handoff.CloseFDs(fds)
-			return nil
-		}
-		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n < idLen || len(fds) != 1 {
-			handoff.CloseFDs(fds)
-			return fmt.Errorf("malformed job packet (%d bytes, %d descriptors, flags %#x)", n, len(fds), flags)
-		}
-		id := binary.BigEndian.Uint64(buf)
-		blob := append([]byte(nil), buf[idLen:n]...)
-		qf := os.NewFile(uintptr(fds[0]), "queue-file") // close-on-exec: ReadMsgUnix uses MSG_CMSG_CLOEXEC
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			r := helperJob(blob, qf)
-			pkt := binary.BigEndian.AppendUint64(make([]byte, 0, 512), id)
-			pkt = append(pkt, ipc.Encode(replyAttrs(r))...)
-			wmu.Lock()
-			uc.SetWriteDeadline(time.Now().Add(helperSendTO))
-			uc.Write(pkt) // an error means local is gone; the read loop sees it
-			wmu.Unlock()
-		}()
-	}
 }
 
 // helperJob decodes and runs one job and closes its queue file: the

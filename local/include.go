@@ -9,6 +9,7 @@ import (
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
+	"postern/pkg/runas"
 )
 
 // include is deliver_include(): more destinations from a file. It is
@@ -34,7 +35,7 @@ func (x *expansion) include(rc *rcpt, path string, st state) {
 		config(":include:%s uses a relative path", deliver.Printable(path))
 		return
 	}
-	fi, err := statAs(path, uid, gid, false)
+	fi, err := runas.Stat(path, runas.Identity{UID: uid, GID: gid}, false)
 	switch {
 	case err != nil:
 		config("unable to lookup :include: file %s: %s", deliver.Printable(path), errText(err))
@@ -60,7 +61,7 @@ func (x *expansion) include(rc *rcpt, path string, st state) {
 	if st.owner == "" {
 		st.owner = rc.Addr
 	}
-	f, err := openAs(path, uid, gid, false)
+	f, err := runas.Open(path, runas.Identity{UID: uid, GID: gid}, false)
 	if err != nil {
 		config("cannot open include file %s: %s", deliver.Printable(path), errText(errors.Unwrap(err)))
 		return

@@ -8,12 +8,9 @@ import (
 )
 
 func main() {
-	// The credentialed child (child.go) and helper (helper.go) are this
-	// same binary, started by a root local with the recipient's uid and
-	// gid; they never reach service.Main.
-	if len(os.Args) > 1 && os.Args[1] == childFlag {
-		os.Exit(childMain())
-	}
+	// The credentialed delivery helper (helper.go) is this same binary,
+	// started by a root local with the recipient's uid and gid; it never
+	// reaches service.Main.
 	if len(os.Args) > 1 && os.Args[1] == helperFlag {
 		os.Exit(helperMain())
 	}

@@ -6,6 +6,7 @@ import (
 
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
+	"postern/pkg/runas"
 )
 
 // identity is who a command or file destination runs as: the rights in
@@ -56,7 +57,7 @@ func (x *expansion) file(rc *rcpt, path string, st state) {
 		x.record(rc.Addr, st, dsn.Sent("2.0.0", "delivered to file: %s", path))
 		return
 	}
-	if fi, err := statAs(path, acct.UID, acct.GID, false); err == nil && fi.Mode&0o100 != 0 {
+	if fi, err := runas.Stat(path, runas.Identity{UID: acct.UID, GID: acct.GID}, false); err == nil && fi.Mode&0o100 != 0 {
 		x.s.log.Warn("executable destination file %s for %s", deliver.Printable(path), deliver.Printable(rc.Addr))
 		x.record(rc.Addr, st, dsn.Bounce("5.7.1", "file is executable"))
 		return

@@ -13,6 +13,7 @@ import (
 	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
+	"postern/pkg/runas"
 )
 
 // sessionFlag makes pop3d a session child: it serves one logged-in
@@ -59,7 +60,7 @@ func (s *server) spawn(c *client, u *auth.User) error {
 		{Name: "syslog_name", Value: s.logCfg.syslogName}, {Name: "maillog_file", Value: s.logCfg.maillogFile},
 		{Name: "myhostname", Value: s.logCfg.hostname}, {Name: "pending", Value: string(pending)},
 	}
-	cmd := handoff.Command(s.exe, []string{sessionFlag}, u)
+	cmd := runas.Command(s.exe, []string{sessionFlag}, u)
 	cmd.Stdout = nil
 	if f := s.log.File(); f != nil {
 		cmd.Stderr = f

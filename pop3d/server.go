@@ -12,6 +12,7 @@ import (
 	"postern/pkg/config"
 	"postern/pkg/handoff"
 	"postern/pkg/maillog"
+	"postern/pkg/service"
 )
 
 // authenticator is authd as pop3d sees it (tests substitute it).
@@ -43,14 +44,14 @@ func newServer(c *config.Config, log *maillog.Logger) (*server, error) {
 	s := &server{
 		log:         log,
 		auth:        auth.New(c),
-		timeout:     handoff.Duration(c, "pop3d_timeout", 300*time.Second),
+		timeout:     c.Duration("pop3d_timeout"),
 		tlsAuthOnly: c.Bool("pop3d_tls_auth_only"),
 		logCfg:      logConfig{c.Get("syslog_name"), c.Get("maillog_file"), c.Get("myhostname")},
 		maxFailures: 10,
 	}
 	s.exe, _ = os.Executable()
 	var err error
-	if s.tls, s.wrapper, err = handoff.TLS(c, "pop3d"); err != nil {
+	if s.tls, s.wrapper, err = service.ServerTLS(c, "pop3d"); err != nil {
 		return nil, err
 	}
 	return s, nil

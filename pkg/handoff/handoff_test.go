@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"postern/pkg/auth"
-	"postern/pkg/config"
+	"postern/pkg/runas"
 )
 
 // The test binary doubles as the session processes.
@@ -146,7 +146,7 @@ func TestSpawn(t *testing.T) {
 	for _, useTLS := range []bool{false, true} {
 		t.Run(fmt.Sprint("tls=", useTLS), func(t *testing.T) {
 			_, reply := session(t, useTLS, func(c *Conn) error {
-				cmd := Command(self(t), []string{childFlag}, me())
+				cmd := runas.Command(self(t), []string{childFlag}, me())
 				return Spawn(cmd, c, []byte("params"))
 			})
 			if reply != "params hello" {
@@ -156,23 +156,23 @@ func TestSpawn(t *testing.T) {
 	}
 }
 
-func TestPool(t *testing.T) {
+func TestSessions(t *testing.T) {
 	var warnings []string
 	var mu sync.Mutex
-	p := &Pool{Exe: self(t), Args: []string{serverFlag}, Max: 4, Idle: time.Hour,
-		Warn: func(f string, a ...any) { mu.Lock(); warnings = append(warnings, fmt.Sprintf(f, a...)); mu.Unlock() }}
+	warn := func(f string, a ...any) { mu.Lock(); warnings = append(warnings, fmt.Sprintf(f, a...)); mu.Unlock() }
+	p := NewSessions(self(t), []string{serverFlag}, 4, time.Hour, warn)
 	defer p.Close()
 	u := me()
-	serve := func(params string) func(*Conn) error {
+	serve := func(p *Sessions, params string) func(*Conn) error {
 		return func(c *Conn) error { return p.Serve(u, c, []byte(params)) }
 	}
-	pid1, reply := session(t, false, serve("a"))
+	pid1, reply := session(t, false, serve(p, "a"))
 	if reply != "a hello" {
 		t.Fatalf("reply %q", reply)
 	}
 	// The next sessions, one over TLS and two at once, go to the same
 	// server.
-	pid2, reply := session(t, true, serve("b"))
+	pid2, reply := session(t, true, serve(p, "b"))
 	if reply != "b hello" || pid2 != pid1 {
 		t.Fatalf("reply %q from pid %d, want pid %d", reply, pid2, pid1)
 	}
@@ -180,22 +180,23 @@ func TestPool(t *testing.T) {
 	pids := make([]int, 2)
 	for i := range pids {
 		wg.Add(1)
-		go func() { defer wg.Done(); pids[i], _ = session(t, false, serve("c")) }()
+		go func() { defer wg.Done(); pids[i], _ = session(t, false, serve(p, "c")) }()
 	}
 	wg.Wait()
 	if pids[0] != pid1 || pids[1] != pid1 {
 		t.Fatalf("concurrent sessions served by %v, want %d", pids, pid1)
 	}
 	// Idle: the server is closed and exits; the next session starts a new
-	// one.
-	p.mu.Lock()
-	s := p.servers[Identity{u.UID, u.GID}]
-	p.Idle = 50 * time.Millisecond
-	p.mu.Unlock()
-	time.Sleep(60 * time.Millisecond)
-	p.expire(s) // lastUsed is now long enough ago for the new Idle
-	waitExit(t, s)
-	pid3, _ := session(t, false, serve("d"))
+	// one (the pool's own tests are pkg/runas's).
+	q := NewSessions(self(t), []string{serverFlag}, 4, 50*time.Millisecond, warn)
+	defer q.Close()
+	pid1, _ = session(t, false, serve(q, "d"))
+	for deadline := time.Now().Add(10 * time.Second); len(q.pool.Servers()) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("idle server kept")
+		}
+	}
+	pid3, _ := session(t, false, serve(q, "e"))
 	if pid3 == pid1 || pid3 == 0 {
 		t.Fatalf("pid %d after the idle exit of %d", pid3, pid1)
 	}
@@ -203,130 +204,6 @@ func TestPool(t *testing.T) {
 	defer mu.Unlock()
 	if len(warnings) != 0 {
 		t.Fatalf("warnings: %q", warnings)
-	}
-}
-
-func TestPoolIdleTimer(t *testing.T) {
-	p := &Pool{Exe: self(t), Args: []string{serverFlag}, Max: 4, Idle: 100 * time.Millisecond}
-	u := me()
-	session(t, false, func(c *Conn) error { return p.Serve(u, c, nil) })
-	p.mu.Lock()
-	s := p.servers[Identity{u.UID, u.GID}]
-	p.mu.Unlock()
-	if s == nil {
-		t.Fatal("no server kept after the session")
-	}
-	waitExit(t, s)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.servers) != 0 {
-		t.Fatal("idle server still in the pool")
-	}
-}
-
-// At the limit, the least recently used idle server goes; when every
-// server is busy, a one-off server takes the session and goes after it.
-func TestPoolLimit(t *testing.T) {
-	p := &Pool{Exe: self(t), Args: []string{serverFlag}, Max: 1, Idle: time.Hour}
-	defer p.Close()
-	u1, u2 := me(), me()
-	u2.GID = u1.GID + 1 // as root the server runs with that gid; else just another key
-	session(t, false, func(c *Conn) error { return p.Serve(u1, c, nil) })
-	p.mu.Lock()
-	s1 := p.servers[Identity{u1.UID, u1.GID}]
-	p.mu.Unlock()
-	session(t, false, func(c *Conn) error { return p.Serve(u2, c, nil) })
-	waitExit(t, s1)
-	p.mu.Lock()
-	if len(p.servers) != 1 || p.servers[Identity{u2.UID, u2.GID}] == nil {
-		t.Fatalf("servers %v", p.servers)
-	}
-	p.mu.Unlock()
-
-	// Hold u2's server busy with a session that waits.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	held := make(chan error, 1)
-	go func() {
-		raw, err := ln.Accept()
-		if err != nil {
-			held <- err
-			return
-		}
-		c, _ := Prepare(raw, nil)
-		held <- p.Serve(u2, c, []byte("held"))
-	}()
-	hc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p.busy(u2) == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	session(t, false, func(c *Conn) error { return p.Serve(u1, c, nil) })
-	p.mu.Lock()
-	if len(p.servers) != 1 {
-		t.Fatalf("one-off server kept in the pool: %v", p.servers)
-	}
-	p.mu.Unlock()
-	fmt.Fprintf(hc, "bye\n")
-	io := bufio.NewReader(hc)
-	if l, _ := io.ReadString('\n'); !strings.Contains(l, "held bye") {
-		t.Fatalf("held session: %q", l)
-	}
-	hc.Close()
-	if err := <-held; err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (p *Pool) busy(u *auth.User) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s := p.servers[Identity{u.UID, u.GID}]; s != nil {
-		return s.users
-	}
-	return 0
-}
-
-func waitExit(t *testing.T, s *server) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.isDead() {
-		if time.Now().After(deadline) {
-			t.Fatal("server did not exit")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestTLSParams(t *testing.T) {
-	dir := t.TempDir()
-	c, _ := config.Parse(strings.NewReader(""))
-	if cfg, wrapper, err := TLS(c, "imapd"); cfg != nil || wrapper || err != nil {
-		t.Fatalf("no certificate: %v %v %v", cfg, wrapper, err)
-	}
-	c.Override("pop3d_tls_wrappermode", "yes")
-	if _, _, err := TLS(c, "pop3d"); err == nil || err.Error() != "pop3d_tls_wrappermode = yes needs pop3d_tls_cert_file (or smtpd_tls_cert_file)" {
-		t.Fatalf("wrapper without certificate: %v", err)
-	}
-	selfSigned(t, dir)
-	c.Override("smtpd_tls_cert_file", filepath.Join(dir, "cert.pem"))
-	c.Override("smtpd_tls_key_file", filepath.Join(dir, "key.pem"))
-	cfg, wrapper, err := TLS(c, "pop3d")
-	if err != nil || cfg == nil || !wrapper {
-		t.Fatalf("smtpd's certificate: %v %v %v", cfg, wrapper, err)
-	}
-	c.Override("imapd_tls_cert_file", filepath.Join(dir, "missing.pem"))
-	if _, _, err := TLS(c, "imapd"); err == nil || !strings.Contains(err.Error(), "cannot load TLS certificate "+filepath.Join(dir, "missing.pem")) {
-		t.Fatalf("own certificate: %v", err)
-	}
-	c.Override("imapd_timeout", "2m")
-	if d := Duration(c, "imapd_timeout", time.Second); d != 2*time.Minute {
-		t.Fatal(d)
-	}
-	if d := Duration(c, "imapd_other", time.Second); d != time.Second {
-		t.Fatal(d)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -16,10 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"postern/pkg/auth"
 	"postern/pkg/deliver"
-	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 	"postern/pkg/passwd"
+	"postern/pkg/runas"
 )
 
 // newUser creates a real account with useradd (root only) and removes it
@@ -42,23 +44,21 @@ func newUser(t testing.TB) *account {
 }
 
 // onlyHelper returns the pool's single helper.
-func onlyHelper(t *testing.T, p *helperPool) *helper {
+func onlyHelper(t *testing.T, p *runas.Pool) runas.Server {
 	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.helpers) != 1 {
-		t.Fatalf("%d helpers, want 1", len(p.helpers))
+	l := p.Servers()
+	if len(l) != 1 {
+		t.Fatalf("%d helpers, want 1", len(l))
 	}
-	for _, h := range p.helpers {
-		return h
-	}
-	return nil
+	return l[0]
 }
 
-func (h *helper) inFlight() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.pending)
+func inFlight(p *runas.Pool) int {
+	n := 0
+	for _, h := range p.Servers() {
+		n += h.InFlight
+	}
+	return n
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -103,14 +103,14 @@ func TestHelperConcurrentRealUsers(t *testing.T) {
 	// One helper per user, running as that user, holding no file (no queue
 	// file in particular): only its socket, pipes and the runtime's own
 	// (epoll, cgroup CPU limits).
-	e.srv.pool.mu.Lock()
-	helpers := len(e.srv.pool.helpers)
-	for ident, h := range e.srv.pool.helpers {
-		pid := h.cmd.Process.Pid
+	all := e.srv.pool.Servers()
+	helpers := len(all)
+	for _, h := range all {
+		ident, pid := h.Identity, h.PID
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		for _, want := range []string{
-			fmt.Sprintf("\nUid:\t%d\t%d\t%d\t%d\n", ident.uid, ident.uid, ident.uid, ident.uid),
-			fmt.Sprintf("\nGid:\t%d\t%d\t%d\t%d\n", ident.gid, ident.gid, ident.gid, ident.gid),
+			fmt.Sprintf("\nUid:\t%d\t%d\t%d\t%d\n", ident.UID, ident.UID, ident.UID, ident.UID),
+			fmt.Sprintf("\nGid:\t%d\t%d\t%d\t%d\n", ident.GID, ident.GID, ident.GID, ident.GID),
 		} {
 			if !strings.Contains(string(status), want) {
 				t.Errorf("helper %d for %v: no %q in status\n%s", pid, ident, want, status)
@@ -127,7 +127,6 @@ func TestHelperConcurrentRealUsers(t *testing.T) {
 			}
 		}
 	}
-	e.srv.pool.mu.Unlock()
 	if helpers != 2 {
 		t.Errorf("%d helpers, want 2", helpers)
 	}
@@ -151,31 +150,31 @@ func TestHelperConcurrentRealUsers(t *testing.T) {
 	}
 
 	// At the limit, the least recently used idle helper makes room; when
-	// every helper is busy, a per-delivery child does the job.
-	e.srv.pool.close()
-	e.srv.pool = newHelperPool(e.srv.exe, e.srv.pool.warn)
-	t.Cleanup(e.srv.pool.close)
-	e.srv.pool.max = 1
+	// every helper is busy, a one-off helper does the job.
+	e.srv.pool.Close()
+	e.srv.pool = newHelperPool(e.srv.exe, e.srv.pool.Warn)
+	t.Cleanup(e.srv.pool.Close)
+	e.srv.pool.Max = 1
 	for _, u := range []*account{users[1], users[0]} {
 		if st := e.srv.handle(makeRequest(id, off, u.Name+"@example.org", "")); st.Code != "2.0.0" {
 			t.Fatalf("pool of one: %v", st)
 		}
 	}
 	h := onlyHelper(t, e.srv.pool)
-	if h.id.uid != users[0].UID {
-		t.Fatalf("helper for uid %d, want %d", h.id.uid, users[0].UID)
+	if h.UID != users[0].UID {
+		t.Fatalf("helper for uid %d, want %d", h.UID, users[0].UID)
 	}
-	busy, err := e.srv.pool.acquire(h.id)
+	release, err := e.srv.pool.Hold(&auth.User{UID: h.UID, GID: h.GID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st := e.srv.handle(makeRequest(id, off, users[1].Name+"@example.org", "")); st.Code != "2.0.0" {
 		t.Fatalf("pool full: %v", st)
 	}
-	if onlyHelper(t, e.srv.pool) != busy {
+	if onlyHelper(t, e.srv.pool).PID != h.PID {
 		t.Fatal("busy helper evicted")
 	}
-	e.srv.pool.release(busy)
+	release()
 	if ents, _ := os.ReadDir(filepath.Join(users[1].Home, "Maildir", "new")); len(ents) != n/2+2 {
 		t.Fatalf("%d files after the fallback delivery", len(ents))
 	}
@@ -202,8 +201,8 @@ func TestHelperKilled(t *testing.T) {
 		go func() { codes <- e.srv.handle(makeRequest(id, off, "alice@example.org", "")).Code }()
 	}
 	h := onlyHelper(t, e.srv.pool)
-	waitFor(t, "deliveries in the helper", func() bool { return h.inFlight() == n })
-	old := h.cmd.Process.Pid
+	waitFor(t, "deliveries in the helper", func() bool { return inFlight(e.srv.pool) == n })
+	old := h.PID
 	syscall.Kill(old, syscall.SIGKILL)
 	for i := 0; i < n; i++ {
 		if c := <-codes; c != "4.3.0" {
@@ -217,7 +216,7 @@ func TestHelperKilled(t *testing.T) {
 			t.Fatalf("after the kill: %v", st)
 		}
 	}
-	if pid := onlyHelper(t, e.srv.pool).cmd.Process.Pid; pid == old {
+	if pid := onlyHelper(t, e.srv.pool).PID; pid == old {
 		t.Fatal("same helper")
 	}
 	got, _ := os.ReadFile(filepath.Join(e.spool, "alice"))
@@ -231,43 +230,33 @@ func TestHelperKilled(t *testing.T) {
 	}
 }
 
-// TestHelperIdleExit: an idle helper is closed, exits by itself (end of
-// file on its socket), and the next job starts a new one.
+// TestHelperIdleExit: an idle helper is closed and exits (by itself, at
+// end of file on its socket: pkg/runas's TestIdleExit checks its status),
+// and the next job starts a new one.
 func TestHelperIdleExit(t *testing.T) {
 	e := newEnv(t, "home_mailbox = Maildir/\n")
 	e.srv.mode = modeServer
-	e.srv.pool.idle = 300 * time.Millisecond
+	e.srv.pool.Idle = 300 * time.Millisecond
 	id, off := e.queueFile(t, sample...)
 	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
 		t.Fatal(st)
 	}
 	h := onlyHelper(t, e.srv.pool)
-	select {
-	case <-h.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("idle helper still running")
-	}
-	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("helper exit %v, want 0 (its own exit at end of file)", h.cmd.ProcessState)
-	}
-	if err := syscall.Kill(h.cmd.Process.Pid, 0); err != syscall.ESRCH {
-		t.Fatalf("kill 0: %v", err)
-	}
-	e.srv.pool.mu.Lock()
-	left := len(e.srv.pool.helpers)
-	e.srv.pool.mu.Unlock()
-	if left != 0 {
+	waitFor(t, "the idle helper to exit", func() bool { return syscall.Kill(h.PID, 0) == syscall.ESRCH })
+	if left := len(e.srv.pool.Servers()); left != 0 {
 		t.Fatalf("%d helpers left", left)
 	}
 	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
 		t.Fatal(st)
 	}
-	if onlyHelper(t, e.srv.pool) == h {
+	if onlyHelper(t, e.srv.pool).PID == h.PID {
 		t.Fatal("old helper reused")
 	}
 }
 
 // fakeHelperFlag runs a misbehaving helper (TestMain).
+
+const idLen = 8 // the job id in front of each packet (pkg/runas)
 const fakeHelperFlag = "-fake-helper"
 
 func fakeHelper(mode string) int {
@@ -279,7 +268,7 @@ func fakeHelper(mode string) int {
 	uc := c.(*net.UnixConn)
 	buf, oob := make([]byte, idLen+maxJob+1), make([]byte, 64)
 	n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
-	handoff.CloseFDs(handoff.ReceivedFDs(oob[:oobn]))
+	runas.CloseFDs(runas.ReceivedFDs(oob[:oobn]))
 	if err != nil || n < idLen {
 		return 1
 	}
@@ -320,7 +309,7 @@ func TestHelperMisbehaves(t *testing.T) {
 		{"garbage", "reply without a valid status for alice"},
 		{"exit", "exited: exit status 3"},
 	} {
-		e.srv.pool.args = []string{fakeHelperFlag, c.mode}
+		e.srv.pool.Args = []string{fakeHelperFlag, c.mode}
 		start := time.Now()
 		st := e.srv.handle(makeRequest(id, off, "alice@example.org", ""))
 		if st.Code != "4.3.0" || st.Text != "delivery as user alice failed" || time.Since(start) > 20*time.Second {
@@ -329,20 +318,17 @@ func TestHelperMisbehaves(t *testing.T) {
 		waitFor(t, c.mode+" warning", func() bool { return strings.Contains(e.logText(), c.warning) })
 		// A helper that answered validly but wrongly stays; the others go.
 		if c.mode != "garbage" {
-			e.srv.pool.mu.Lock()
-			n := len(e.srv.pool.helpers)
-			e.srv.pool.mu.Unlock()
-			if n != 0 {
+			if n := len(e.srv.pool.Servers()); n != 0 {
 				t.Errorf("%s: helper kept", c.mode)
 			}
 		}
-		e.srv.pool.close()
-		e.srv.pool = newHelperPool(e.srv.exe, e.srv.pool.warn)
+		e.srv.pool.Close()
+		e.srv.pool = newHelperPool(e.srv.exe, e.srv.pool.Warn)
 	}
 	if st := e.srv.handle(makeRequest(id, off, "alice@example.org", "")); st.Code != "2.0.0" {
 		t.Fatal(st)
 	}
-	e.srv.pool.close()
+	e.srv.pool.Close()
 }
 
 // TestHelperJobTooLarge: a job beyond maxJob is refused before any process.
@@ -372,7 +358,7 @@ func TestJobSizeBound(t *testing.T) {
 	e := newEnv(t, "recipient_delimiter = +\ndefault_privs = nobody\nexport_environment = TZ LANG\n")
 	e.srv.mode = modeServer
 	e.srv.cfg.mailboxCommand = "/usr/bin/procmail -a \"$EXTENSION\""
-	e.srv.pool.args = []string{fakeHelperFlag, "size"}
+	e.srv.pool.Args = []string{fakeHelperFlag, "size"}
 	id, off := e.queueFile(t, sample...)
 	junk := func(n int) string { return strings.Repeat("\xff<", n/2) }
 	domain := "@" + junk(200)
@@ -413,16 +399,10 @@ func fakeLocal(queueFile, offset, mbox string) int {
 		DotLock: true, Fcntl: true, LockAttempts: 30, LockDelay: 100 * time.Millisecond, StaleLock: time.Hour, ChownTo: -1}
 	blob, _ := json.Marshal(j)
 	p := newHelperPool("/proc/self/exe", func(string, ...any) {})
-	go p.deliver(j, blob, qf, os.Geteuid(), os.Getegid())
+	go p.Call(context.Background(), &auth.User{UID: os.Geteuid(), GID: os.Getegid()}, blob, qf, nil)
 	for {
-		p.mu.Lock()
-		var h *helper
-		for _, x := range p.helpers {
-			h = x
-		}
-		p.mu.Unlock()
-		if h != nil && h.inFlight() == 1 {
-			fmt.Println(h.cmd.Process.Pid)
+		if l := p.Servers(); len(l) == 1 && l[0].InFlight == 1 {
+			fmt.Println(l[0].PID)
 			select {}
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -1,33 +1,25 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"postern/pkg/deliver"
 	"postern/pkg/ipc"
 	"postern/pkg/maildir"
 	"postern/pkg/mbox"
 	"postern/pkg/queue"
 )
 
-// childFlag is argv[1] of a credentialed delivery child.
-const childFlag = "-deliver-child"
-
-// job is everything the final write needs, decided by the parent as root
-// and carried out with the recipient's identity. It travels to a child as
-// JSON on standard input; the queue file travels as descriptor 3.
+// job is everything the final write needs, decided by local as root and
+// carried out with the recipient's identity. It travels to a helper as
+// JSON; the queue file travels with it as a descriptor.
 type job struct {
 	Kind      string   // kindCommand, kindMaildir, kindMbox
 	User      string   // for texts
@@ -56,7 +48,7 @@ type job struct {
 }
 
 // result is a job's outcome: an RFC 3463 code, the text for the log and
-// the DSN, and warnings for the parent to log (a child does not log).
+// the DSN, and warnings for local to log (a helper does not log).
 type result struct {
 	Code     string
 	Text     string
@@ -70,11 +62,10 @@ func fail(code, format string, a ...any) result {
 // run carries out j with identity uid/gid. setuid(2) in Go changes every
 // thread of the process (go-stack.md §8.2), so a root local that serves
 // deliveries concurrently never switches identity in-process: the write
-// happens in a helper process started with the recipient's credentials
-// (pool.go), or, when every helper is busy, in a child started for this
-// one delivery. A non-root local (tests, demos) can only write as itself,
-// so it works in-process when the recipient is itself and defers
-// otherwise.
+// happens in a helper process running with the recipient's credentials
+// (helper.go; doc.go, "Security", says why not on a thread with setfsuid).
+// A non-root local (tests, demos) can only write as itself, so it works
+// in-process when the recipient is itself and defers otherwise.
 func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 	mode := s.mode
 	if mode == modeAuto {
@@ -83,12 +74,13 @@ func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 			mode = modeServer
 		case uid == s.euid:
 			mode = modeInProcess
-		default:
-			return fail("4.3.0", "cannot deliver as user %s: insufficient privileges", j.User)
 		}
 	}
 	if mode == modeInProcess {
 		return runJob(j, qf)
+	}
+	if s.euid != 0 && (uid != s.euid || gid != os.Getegid()) {
+		return fail("4.3.0", "cannot deliver as user %s: insufficient privileges", j.User)
 	}
 	blob, err := json.Marshal(j)
 	if err != nil {
@@ -99,60 +91,10 @@ func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 		r.Warnings = []string{fmt.Sprintf("delivery job for %s too large (%d bytes)", j.User, len(blob))}
 		return r
 	}
-	if mode == modeServer {
-		r, err := s.pool.deliver(j, blob, qf, uid, gid)
-		if err == nil {
-			return r
-		}
-		// errPoolFull: every helper is busy with its own identity.
-	}
-	return s.runChild(j, blob, qf, uid, gid)
+	return s.runHelper(j, blob, qf, uid, gid)
 }
 
-// Bounds on what a child may send back.
-const (
-	maxChildOutput = 64 << 10
-	maxChildStderr = 4 << 10
-)
-
-// runChild runs j in a child started for this one delivery.
-func (s *server) runChild(j *job, blob []byte, qf *os.File, uid, gid int) result {
-	// The child's own time limits (command_time_limit, lock waits) come
-	// first; this one only catches a child that is stuck for good.
-	limit := j.TimeLimit + j.lockWait() + time.Minute
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-
-	cmd := exec.CommandContext(ctx, s.exe, childFlag)
-	cmd.Dir = "/"
-	cmd.Env = childEnv()
-	cmd.Stdin = bytes.NewReader(blob)
-	out := &capBuffer{max: maxChildOutput}
-	errOut := &capBuffer{max: maxChildStderr}
-	cmd.Stdout, cmd.Stderr = out, errOut
-	cmd.ExtraFiles = []*os.File{qf}
-	// SIGTERM: the child finishes its write first, as a helper does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if s.euid == 0 {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
-	} else if uid != s.euid || gid != os.Getegid() {
-		return fail("4.3.0", "cannot deliver as user %s: insufficient privileges", j.User)
-	}
-	runErr := cmd.Run()
-	a, perr := ipc.Read(bufio.NewReader(bytes.NewReader(out.Bytes())))
-	if perr != nil || a.Get("dsn") == "" {
-		detail := strings.TrimSpace(errOut.String())
-		if runErr != nil {
-			detail = strings.TrimSpace(runErr.Error() + " " + detail)
-		}
-		r := fail("4.3.0", "delivery as user %s failed", j.User)
-		r.Warnings = append(r.Warnings, fmt.Sprintf("delivery child for %s (uid %d): no status: %s", j.User, uid, deliver.Printable(detail)))
-		return r
-	}
-	return resultFromAttrs(a, j.User, "delivery child")
-}
-
-// resultFromAttrs reads a child's or helper's reply; who names it in a
+// resultFromAttrs reads a helper's reply; who names it in a
 // warning when the reply makes no sense.
 func resultFromAttrs(a ipc.Attrs, user, who string) result {
 	r := result{Code: a.Get("dsn"), Text: a.Get("reason")}
@@ -169,7 +111,7 @@ func resultFromAttrs(a ipc.Attrs, user, who string) result {
 	return r
 }
 
-// childEnv is the environment of a delivery child: nothing of local's
+// childEnv is the environment of a delivery helper: nothing of local's
 // own beyond the time zone, which the From_ line depends on.
 func childEnv() []string {
 	env := []string{"PATH=/usr/bin:/bin"}
@@ -181,40 +123,6 @@ func childEnv() []string {
 
 func validCode(c string) bool {
 	return len(c) >= 5 && len(c) <= 11 && (c[0] == '2' || c[0] == '4' || c[0] == '5') && c[1] == '.'
-}
-
-// childMain is the credentialed child: read the job, deliver, print one
-// attribute list (dsn, reason, warning...) and exit 0.
-func childMain() int {
-	// local died (Pdeathsig): finish the write in hand, within limits.
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	go func() {
-		<-term
-		time.Sleep(helperDrain)
-		os.Exit(1)
-	}()
-	qf := os.NewFile(3, "queue-file")
-	// The queue file is root's; a mailbox_command must not inherit it.
-	syscall.CloseOnExec(3)
-	var j job
-	blob, err := io.ReadAll(io.LimitReader(os.Stdin, maxJob+1))
-	if err == nil && len(blob) > maxJob {
-		err = errors.New("job too large")
-	}
-	if err == nil {
-		err = json.Unmarshal(blob, &j)
-	}
-	var r result
-	if err != nil || qf == nil {
-		r = fail("4.3.0", "delivery child: bad job: %v", err)
-	} else {
-		r = runJob(&j, qf)
-	}
-	if err := ipc.Write(os.Stdout, replyAttrs(r)); err != nil {
-		return 1
-	}
-	return 0
 }
 
 // runJob performs the write with whatever identity this process has.
@@ -304,7 +212,7 @@ func errText(err error) string {
 }
 
 // capBuffer keeps the first max bytes written to it and discards the rest,
-// so a misbehaving child or command cannot make us buffer without bound.
+// so a misbehaving command cannot make us buffer without bound.
 type capBuffer struct {
 	bytes.Buffer
 	max int

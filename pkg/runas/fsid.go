@@ -1,4 +1,4 @@
-package main
+package runas
 
 import (
 	"os"
@@ -7,10 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// asUser runs fn with the file-system identity uid/gid (and no
-// supplementary groups) on the calling thread only, as Postfix's
+// asUser runs fn with the file-system identity uid/gid (and gid as the
+// only supplementary group) on the calling thread only, as Postfix's
 // open_as() and lstat_as() do with seteuid: the kernel checks access to
-// .forward and :include: files as their reader, not as root. setfsuid,
+// a file as its reader, not as root. setfsuid,
 // setfsgid and the raw setgroups change one thread, unlike syscall.Setuid,
 // so other deliveries in this process keep root. A thread whose identity
 // cannot be restored is never unlocked and dies with its goroutine.
@@ -46,9 +46,11 @@ func asUser(uid, gid int, fn func() error) error {
 	return err
 }
 
-// openAs opens path read-only as uid/gid, never blocking on a FIFO; with
+// Open opens path read-only as id (the access check is id's; the
+// descriptor is then the caller's), never blocking on a FIFO; with
 // nofollow, a symbolic link at the end is refused.
-func openAs(path string, uid, gid int, nofollow bool) (*os.File, error) {
+func Open(path string, id Identity, nofollow bool) (*os.File, error) {
+	uid, gid := id.UID, id.GID
 	var f *os.File
 	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
 	if nofollow {
@@ -65,8 +67,9 @@ func openAs(path string, uid, gid int, nofollow bool) (*os.File, error) {
 	return f, err
 }
 
-// statAs is stat(2) (lstat when nofollow) as uid/gid.
-func statAs(path string, uid, gid int, nofollow bool) (unix.Stat_t, error) {
+// Stat is stat(2) (lstat when nofollow) as id.
+func Stat(path string, id Identity, nofollow bool) (unix.Stat_t, error) {
+	uid, gid := id.UID, id.GID
 	var st unix.Stat_t
 	err := asUser(uid, gid, func() error {
 		if nofollow {
