@@ -54,23 +54,23 @@ func (e *saslTempError) Error() string { return e.reason }
 // maxAuthDelay caps the growing delay after failed AUTH commands in one session.
 const maxAuthDelay = 10 * time.Second
 
-// authCmd is the AUTH command, answered by the wire: go-smtp cannot see TLS below the wire,
-// and its replies differ from Postfix's.
-func (w *wire) authCmd(arg string) {
+// auth is the AUTH command.
+func (s *session) auth(arg string) {
+	w := s.w
 	switch {
 	case !w.authOffered():
-		w.direct("auth", "503 5.5.1 Error: authentication not enabled")
+		s.answer("503 5.5.1 Error: authentication not enabled")
 		return
-	case w.inTransaction():
-		w.direct("auth", "503 5.5.1 Error: MAIL transaction in progress")
+	case s.mailGiven:
+		s.answer("503 5.5.1 Error: MAIL transaction in progress")
 		return
 	case w.saslUser != "":
-		w.direct("auth", "503 5.5.1 Error: already authenticated")
+		s.answer("503 5.5.1 Error: already authenticated")
 		return
 	}
 	f := strings.Fields(arg)
 	if len(f) < 1 || len(f) > 2 {
-		w.direct("auth", "501 5.5.4 Syntax: AUTH mechanism")
+		s.answer("501 5.5.4 Syntax: AUTH mechanism")
 		return
 	}
 	mech := strings.ToUpper(f[0])
@@ -100,7 +100,7 @@ func (w *wire) authCmd(arg string) {
 	case "LOGIN":
 		srv = auth.NewLoginServer(check)
 	default:
-		w.direct("auth", "504 5.5.4 Unsupported authentication mechanism")
+		s.answer("504 5.5.4 Unsupported authentication mechanism")
 		return
 	}
 	var resp []byte
@@ -110,11 +110,11 @@ func (w *wire) authCmd(arg string) {
 		} else if b, err := base64.StdEncoding.DecodeString(f[1]); err == nil {
 			resp = b
 		} else {
-			w.direct("auth", "501 5.5.2 Cannot decode response")
+			s.answer("501 5.5.2 Cannot decode response")
 			return
 		}
 	}
-	err := w.saslExchange(srv, resp)
+	err := s.saslExchange(srv, resp)
 	if w.dead {
 		return
 	}
@@ -122,30 +122,30 @@ func (w *wire) authCmd(arg string) {
 	switch {
 	case err == nil:
 		w.saslUser, w.saslMethod = user, mech
-		w.direct("auth", "235 2.7.0 Authentication successful")
+		s.answer("235 2.7.0 Authentication successful")
 	case errors.Is(err, errSASLAbort):
 		w.srv.log.Warn("%s: SASL %s authentication aborted", w.client(), mech)
-		w.direct("auth", "501 5.7.0 Authentication aborted")
+		s.answer("501 5.7.0 Authentication aborted")
 	case errors.As(err, &te):
 		w.srv.log.Warn("%s: SASL %s authentication failed: %s, sasl_username=%s", w.client(), mech,
 			printable(te.reason, 200), logUser(user))
-		w.direct("auth", "454 4.7.0 Temporary authentication failure: authentication service unavailable")
+		s.answer("454 4.7.0 Temporary authentication failure: authentication service unavailable")
 	case err == errSASLResponseLimit:
-		w.direct("auth", "500 5.5.6 SASL response limit exceeded")
+		s.answer("500 5.5.6 SASL response limit exceeded")
 	case err == errSASLDecode:
-		w.direct("auth", "501 5.5.2 Cannot decode response")
+		s.answer("501 5.5.2 Cannot decode response")
 	default:
 		w.srv.log.Warn("%s: SASL %s authentication failed: authentication failure, sasl_username=%s",
 			w.client(), mech, logUser(user))
-		w.authFails++
+		s.authFails++
 		// Each failure in a session waits longer before its answer (on top of authd's own
 		// delay, which follows the client address across sessions); the failures count as
 		// errors for smtpd_hard_error_limit too.
-		if d := min(time.Duration(w.authFails)*w.srv.errSleep, maxAuthDelay); d > 0 {
+		if d := min(time.Duration(s.authFails)*w.srv.errSleep, maxAuthDelay); d > 0 {
 			w.flush()
 			time.Sleep(d)
 		}
-		w.direct("auth", "535 5.7.8 Error: authentication failed: authentication failure")
+		s.answer("535 5.7.8 Error: authentication failed: authentication failure")
 	}
 }
 
@@ -155,7 +155,8 @@ var (
 )
 
 // saslExchange runs the challenges and responses until the mechanism is done.
-func (w *wire) saslExchange(srv sasl.Server, resp []byte) error {
+func (s *session) saslExchange(srv sasl.Server, resp []byte) error {
+	w := s.w
 	for {
 		ch, done, err := srv.Next(resp)
 		if err != nil {
@@ -168,7 +169,7 @@ func (w *wire) saslExchange(srv sasl.Server, resp []byte) error {
 		if done {
 			return nil
 		}
-		w.queueReply("334 " + base64.StdEncoding.EncodeToString(ch))
+		w.reply("334 " + base64.StdEncoding.EncodeToString(ch))
 		line, long, err := w.readLine(w.srv.saslRespLimit)
 		if err != nil {
 			w.lost(err)

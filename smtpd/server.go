@@ -6,12 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"postern/pkg/auth"
 	"postern/pkg/config"
@@ -177,28 +173,6 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 	return s, nil
 }
 
-// smtpServer makes the go-smtp server for one connection. Read timeouts and line limits are
-// enforced by the wire (see wire.go), so go-smtp's own are off.
-func (s *server) smtpServer() *smtp.Server {
-	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
-	srv.Domain = s.myhostname
-	srv.MaxLineLength = 0
-	srv.WriteTimeout = s.timeout
-	if s.sizeLimit > 0 {
-		srv.MaxMessageBytes = s.sizeLimit
-	}
-	srv.EnableSMTPUTF8 = s.smtputf8
-	srv.EnableDSN = true
-	srv.ErrorLog = errorLog{s.log}
-	return srv
-}
-
-// errorLog turns go-smtp's internal complaints into warnings.
-type errorLog struct{ l *maillog.Logger }
-
-func (e errorLog) Printf(format string, v ...any) { e.l.Warn(format, v...) }
-func (e errorLog) Println(v ...any)               { e.l.Warn("%s", strings.TrimSpace(fmt.Sprintln(v...))) }
-
 // handle serves one connection: master's ServeStream calls it in a goroutine of its own.
 func (s *server) handle(conn net.Conn) {
 	w := newWire(s, conn)
@@ -226,37 +200,26 @@ func (s *server) handle(conn net.Conn) {
 		disconnect(" commands=0/0")
 		return
 	}
-	ln := &oneConn{c: w, done: make(chan struct{})}
-	w.onClose = ln.finish
-	s.smtpServer().Serve(ln)
-	<-ln.done
-	disconnect(w.stats())
+	sess := newSession(s, w)
+	func() {
+		defer func() {
+			if r := recover(); r != nil && recoverPanics {
+				s.log.Warn("smtpd: panic serving %s: %v", w.client(), r)
+			} else if r != nil {
+				panic(r)
+			}
+		}()
+		sess.serve()
+	}()
+	sess.abort()
+	conn.Close()
+	w.conn.Close()
+	disconnect(sess.stats())
 }
 
-// oneConn is a listener that yields one connection, then blocks until it is closed, so that
-// go-smtp's Serve returns when the session is over.
-type oneConn struct {
-	c     net.Conn
-	given bool
-	done  chan struct{}
-	once  sync.Once
-}
-
-func (l *oneConn) Accept() (net.Conn, error) {
-	if !l.given {
-		l.given = true
-		return l.c, nil
-	}
-	<-l.done
-	return nil, net.ErrClosed
-}
-
-func (l *oneConn) finish() {
-	l.once.Do(func() { close(l.done) })
-}
-
-func (l *oneConn) Close() error   { return nil }
-func (l *oneConn) Addr() net.Addr { return l.c.LocalAddr() }
+// recoverPanics keeps one session's bug from ending the others (smtpd serves every
+// connection of its service); the fuzz test turns it off to see the panic.
+var recoverPanics = true
 
 // replyErr is an SMTP reply decided by smtpd (access control, cleanup status).
 type replyErr struct {
@@ -267,27 +230,3 @@ type replyErr struct {
 }
 
 func (e *replyErr) String() string { return fmt.Sprintf("%d %s %s", e.code, e.dsn, e.text) }
-
-// smtpError converts to the bare *smtp.SMTPError go-smtp recognises.
-func (e *replyErr) smtpError() *smtp.SMTPError {
-	return &smtp.SMTPError{Code: e.code, EnhancedCode: parseDSN(e.dsn, e.code), Message: e.text}
-}
-
-func parseDSN(dsn string, code int) smtp.EnhancedCode {
-	parts := strings.Split(dsn, ".")
-	if len(parts) == 3 {
-		var ec smtp.EnhancedCode
-		ok := true
-		for i, p := range parts {
-			n, err := strconv.Atoi(p)
-			if err != nil || n < 0 || n > 999 {
-				ok = false
-			}
-			ec[i] = n
-		}
-		if ok && ec[0] == code/100 {
-			return ec
-		}
-	}
-	return smtp.EnhancedCode{code / 100, 0, 0}
-}

@@ -1,79 +1,289 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"postern/pkg/cleanup"
-	"postern/pkg/ipc"
+	"postern/pkg/smtpcmd"
 )
 
-// session is one go-smtp session: it starts at the first HELO/EHLO (go-smtp's rule; the wire
-// supplies a HELO when the client skips it) and lives until the connection closes.
+// session is one SMTP dialogue, from the banner to QUIT or the lost connection: the
+// command loop, the HELO state, the MAIL transaction (message.go) and the counts for the
+// error limits and the "disconnect from" line. It is Postfix's smtpd_proto loop over a
+// command table, reading from and answering through the wire.
 type session struct {
 	srv *server
 	w   *wire
 
 	clientName, clientAddr string
 	clientIP               netip.Addr
-	conn                   *smtp.Conn
 
+	helo  string // the client's HELO/EHLO argument; "" when it gave none
+	esmtp bool
+
+	// The MAIL transaction.
 	mailGiven bool
 	from      string // as received
 	utf8      bool
 	dsnRet    string // ret_flags for cleanup ("1" FULL, "2" HDRS)
 	dsnEnvid  string // envelope_id
-	rcptTried int
-	rcpts     []string // as received, accepted ones
+	rcpts     []string
+	cl        *cleanup.Stream
+	chunks    *body // the message BDAT is sending; nil outside BDAT
 
-	// mu guards cl and the transaction: with BDAT, go-smtp runs Data in a goroutine of its
-	// own while RSET or a disconnect may call Reset or Logout.
-	mu sync.Mutex
-	cl *cleanup.Stream
+	errors    int // error replies, for smtpd_soft_error_limit and smtpd_hard_error_limit
+	junk      int // NOOP, RSET, VRFY commands, for smtpd_junk_command_limit
+	authFails int
+	counts    map[string]*[2]int // ok, total by command, for the disconnect line
+	cmd       string             // the command being answered, as counted
+	answered  bool
+	quit      bool // the dialogue ends after this command
 }
 
-func (s *server) newSession(c *smtp.Conn) (smtp.Session, error) {
-	w, ok := c.Conn().(*wire)
-	if !ok {
-		return nil, errors.New("internal error: connection without wire")
+// command is one entry of the command table, as Postfix's SMTPD_CMD.
+type command struct {
+	name   string
+	flags  int
+	action func(s *session, arg string)
+}
+
+const (
+	preTLS = 1 << iota // allowed before STARTTLS at level encrypt (SMTPD_CMD_FLAG_PRE_TLS)
+	junk               // counts toward smtpd_junk_command_limit (SMTPD_CMD_FLAG_LIMIT)
+)
+
+// commands is the command table; its order is also the order of the disconnect line's counts.
+var commands = []command{
+	{"HELO", preTLS, func(s *session, arg string) { s.hello("HELO", arg) }},
+	{"EHLO", preTLS, func(s *session, arg string) { s.hello("EHLO", arg) }},
+	{"STARTTLS", preTLS, (*session).starttls},
+	{"AUTH", 0, (*session).auth},
+	{"MAIL", 0, (*session).mail},
+	{"RCPT", 0, (*session).rcpt},
+	{"DATA", 0, (*session).data},
+	{"BDAT", 0, (*session).bdat},
+	{"RSET", junk, (*session).rset},
+	{"NOOP", preTLS | junk, func(s *session, arg string) { s.answer("250 2.0.0 Ok") }},
+	{"VRFY", junk, (*session).vrfy},
+	{"QUIT", preTLS, func(s *session, arg string) { s.answer("221 2.0.0 Bye"); s.quit = true }},
+}
+
+func newSession(s *server, w *wire) *session {
+	return &session{srv: s, w: w, clientName: w.name, clientAddr: w.addr, clientIP: w.ip,
+		counts: map[string]*[2]int{}}
+}
+
+// serve runs the dialogue until QUIT, too many errors or the end of the connection.
+func (s *session) serve() {
+	defer s.abort()
+	s.w.reply("220 " + s.srv.banner)
+	for !s.quit && !s.w.dead {
+		if s.srv.hardErrLimit > 0 && s.errors >= s.srv.hardErrLimit {
+			s.w.reply(fmt.Sprintf("421 4.7.0 %s Error: too many errors", s.srv.myhostname))
+			s.srv.log.Info("too many errors after %s from %s", s.w.lastCmd, s.w.client())
+			break
+		}
+		line, _, err := s.w.readLine(s.srv.lineLimit)
+		if err != nil {
+			s.w.lost(err)
+			break
+		}
+		s.command(string(line))
 	}
-	sess := &session{srv: s, w: w, clientName: w.name, clientAddr: w.addr, clientIP: w.ip, conn: c}
-	w.sess = sess
-	return sess, nil
+	s.w.flush()
 }
 
-// reply makes go-smtp's error value for a reply.
-func reply(code int, dsn, format string, args ...any) error {
-	return (&replyErr{code: code, dsn: dsn, text: fmt.Sprintf(format, args...)}).smtpError()
-}
-
-// unbare removes the domain the wire added to a domain-less address.
-func (s *session) unbare(a string) string {
-	if s.w.bare {
-		return strings.TrimSuffix(a, "@"+bareDomain)
+// command answers one command line.
+func (s *session) command(line string) {
+	verb, arg := smtpcmd.Split(line)
+	if strings.TrimSpace(line) == "" {
+		s.cmd = ""
+		s.answer("500 5.5.2 Error: bad syntax")
+		return
 	}
-	return a
+	// Binary junk and header lines are not SMTP; printable punctuation (such as the "*" a
+	// client sends to abort an AUTH that has already failed) is merely an unknown command.
+	if c := line[0]; c < 0x20 || c >= 0x7f || strings.HasSuffix(verb, ":") ||
+		verb == "CONNECT" || verb == "GET" || verb == "POST" {
+		s.srv.log.Warn("non-SMTP command from %s: %s", s.w.client(), printable(line, 100))
+		s.w.reply("221 2.7.0 Error: I can break rules, too. Goodbye.")
+		s.quit = true
+		return
+	}
+	s.w.lastCmd = verb
+	var cmd *command
+	for i := range commands {
+		if commands[i].name == verb {
+			cmd = &commands[i]
+		}
+	}
+	s.cmd, s.answered = "unknown", false
+	if cmd == nil {
+		s.answer("500 5.5.2 Error: command not recognized")
+		return
+	}
+	s.cmd = strings.ToLower(verb)
+	if s.srv.tlsLevel == tlsEncrypt && !s.w.tlsActive && cmd.flags&preTLS == 0 {
+		s.answer("530 5.7.0 Must issue a STARTTLS command first")
+		return
+	}
+	// Past smtpd_junk_command_limit each of these counts as an error, so a client cannot
+	// idle for ever on them.
+	if cmd.flags&junk != 0 {
+		if s.junk++; s.srv.junkLimit > 0 && s.junk > s.srv.junkLimit {
+			s.errors++
+		}
+	}
+	cmd.action(s, arg)
+	if !s.answered { // the connection was lost before the command could be answered
+		s.count(s.cmd, false)
+	}
 }
 
-// heloName is the client's HELO/EHLO argument, "" when it gave none (the wire may have said
-// HELO for it).
-func (s *session) heloName() string {
-	if s.w.heloGiven {
-		return s.conn.Hostname()
+// answer sends the final reply to the current command and counts it: a 4XX or 5XX reply
+// is an error, and past smtpd_soft_error_limit errors each error reply waits
+// smtpd_error_sleep_time, as Postfix's smtpd_chat_reply.
+func (s *session) answer(reply string) {
+	s.answered = true
+	code, _ := strconv.Atoi(reply[:min(3, len(reply))])
+	if s.cmd != "" {
+		s.count(s.cmd, code > 0 && code < 400)
 	}
-	return ""
+	if code >= 400 {
+		s.errors++
+		if s.srv.softErrLimit > 0 && s.errors > s.srv.softErrLimit && s.srv.errSleep > 0 {
+			s.w.flush()
+			time.Sleep(s.srv.errSleep)
+		}
+	}
+	s.w.reply(reply)
 }
+
+func (s *session) count(cmd string, ok bool) {
+	c := s.counts[cmd]
+	if c == nil {
+		c = &[2]int{}
+		s.counts[cmd] = c
+	}
+	c[1]++
+	if ok {
+		c[0]++
+	}
+}
+
+// stats formats the disconnect line's command counts, as Postfix does.
+func (s *session) stats() string {
+	var b strings.Builder
+	ok, total := 0, 0
+	for i := 0; i <= len(commands); i++ {
+		name := "unknown"
+		if i < len(commands) {
+			name = strings.ToLower(commands[i].name)
+		}
+		c := s.counts[name]
+		if c == nil {
+			continue
+		}
+		ok += c[0]
+		total += c[1]
+		if c[0] == c[1] {
+			fmt.Fprintf(&b, " %s=%d", name, c[0])
+		} else {
+			fmt.Fprintf(&b, " %s=%d/%d", name, c[0], c[1])
+		}
+	}
+	if ok == total && total > 0 {
+		fmt.Fprintf(&b, " commands=%d", ok)
+	} else {
+		fmt.Fprintf(&b, " commands=%d/%d", ok, total)
+	}
+	return b.String()
+}
+
+// hello is HELO and EHLO: either resets the transaction.
+func (s *session) hello(verb, arg string) {
+	if arg == "" {
+		s.answer("501 Syntax: " + verb + " hostname")
+		return
+	}
+	s.abort()
+	s.helo = printable(strings.Join(strings.Fields(arg), " "), s.srv.lineLimit)
+	s.esmtp = verb == "EHLO"
+	if verb == "HELO" {
+		s.answer("250 " + s.srv.myhostname)
+		return
+	}
+	lines := s.ehloKeywords()
+	for _, l := range lines[:len(lines)-1] {
+		s.w.reply("250-" + l)
+	}
+	s.answer("250 " + lines[len(lines)-1])
+}
+
+// ehloKeywords is the EHLO reply, in Postfix's order, without what
+// smtpd_discard_ehlo_keywords removes. (No ETRN, XCLIENT or XFORWARD: not implemented.)
+func (s *session) ehloKeywords() []string {
+	size := "SIZE"
+	if s.srv.sizeLimit > 0 {
+		size = "SIZE " + strconv.FormatInt(s.srv.sizeLimit, 10)
+	}
+	offer := []struct {
+		keyword string
+		on      bool
+	}{
+		{"PIPELINING", true},
+		{size, true},
+		{"VRFY", !s.srv.disableVrfy},
+		{"STARTTLS", s.w.tlsOffered()},
+		{"AUTH " + saslMechs, s.w.authOffered()},
+		{"AUTH=" + saslMechs, s.w.authOffered() && s.srv.brokenAuth},
+		{"ENHANCEDSTATUSCODES", true},
+		{"8BITMIME", true},
+		{"DSN", true},
+		{"SMTPUTF8", s.srv.smtputf8},
+		{"CHUNKING", true},
+	}
+	lines := []string{s.srv.myhostname}
+	for _, o := range offer {
+		k, _, _ := strings.Cut(o.keyword, " ")
+		k, _, _ = strings.Cut(k, "=")
+		if o.on && !s.srv.discardEhlo[k] {
+			lines = append(lines, o.keyword)
+		}
+	}
+	return lines
+}
+
+func (s *session) rset(arg string) {
+	if arg != "" {
+		s.answer("501 5.5.4 Syntax: RSET")
+		return
+	}
+	s.abort()
+	s.answer("250 2.0.0 Ok")
+}
+
+func (s *session) vrfy(arg string) {
+	switch {
+	case s.srv.disableVrfy:
+		s.answer("502 5.5.1 VRFY command is disabled")
+	case arg == "":
+		s.answer("501 5.5.4 Syntax: VRFY address")
+	default:
+		s.answer("252 2.0.0 " + printable(arg, 200))
+	}
+}
+
+// heloName is the client's HELO/EHLO argument, "" when it gave none.
+func (s *session) heloName() string { return s.helo }
 
 func (s *session) proto() string {
 	p := "SMTP"
-	if s.w.esmtp {
+	if s.esmtp {
 		p = "ESMTP"
 	}
 	if s.utf8 {
@@ -87,7 +297,7 @@ func (s *session) proto() string {
 // the plain name, as Postfix's.
 func (s *session) receivedProto() string {
 	p := s.proto()
-	if s.w.esmtp {
+	if s.esmtp {
 		if s.w.tlsActive {
 			p += "S"
 		}
@@ -96,272 +306,4 @@ func (s *session) receivedProto() string {
 		}
 	}
 	return p
-}
-
-func isASCII(a string) bool {
-	for i := 0; i < len(a); i++ {
-		if a[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *session) Mail(from string, opts *smtp.MailOptions) error {
-	if s.mailGiven {
-		return reply(503, "5.5.1", "Error: nested MAIL command")
-	}
-	from = s.unbare(from)
-	utf8 := opts != nil && opts.UTF8
-	if !utf8 && !isASCII(from) {
-		return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
-	}
-	if e := s.checkStorage(opts); e != nil {
-		return e
-	}
-	s.mailGiven, s.from, s.utf8 = true, from, utf8
-	s.rcptTried, s.rcpts = 0, nil
-	s.dsnRet, s.dsnEnvid = "", ""
-	if opts != nil {
-		// RFC 3461 RET and ENVID travel to cleanup as Postfix's ret_flags (FULL=1, HDRS=2)
-		// and envelope_id, for the bounce service.
-		switch opts.Return {
-		case smtp.DSNReturnFull:
-			s.dsnRet = "1"
-		case smtp.DSNReturnHeaders:
-			s.dsnRet = "2"
-		}
-		s.dsnEnvid = printable(opts.EnvelopeID, 100)
-	}
-	return nil
-}
-
-// notifyFlags is RCPT's NOTIFY as Postfix's bit mask: NEVER=1 SUCCESS=2 FAILURE=4 DELAY=8.
-func notifyFlags(opts *smtp.RcptOptions) int {
-	if opts == nil {
-		return 0
-	}
-	n := 0
-	for _, v := range opts.Notify {
-		switch v {
-		case smtp.DSNNotifyNever:
-			n |= 1
-		case smtp.DSNNotifySuccess:
-			n |= 2
-		case smtp.DSNNotifyFailure:
-			n |= 4
-		case smtp.DSNNotifyDelayed:
-			n |= 8
-		}
-	}
-	return n
-}
-
-func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	to = s.unbare(to)
-	s.rcptTried++
-	if !s.utf8 && !isASCII(to) {
-		return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
-	}
-	if s.srv.rcptLimit > 0 && len(s.rcpts) >= s.srv.rcptLimit {
-		return reply(452, "4.5.3", "Error: too many recipients")
-	}
-	canon := s.srv.policy.canon.Address(to)
-	chk := &rcptCheck{s: s, rcpt: to, canonical: canon}
-	if e := chk.run(); e != nil {
-		said := e.String()
-		if s.srv.softBounce {
-			said = softReply(said) // logged as queueReply sends it
-		}
-		id := "NOQUEUE"
-		if s.cl != nil {
-			id = s.cl.ID()
-		}
-		helo := ""
-		if s.heloName() != "" {
-			helo = " helo=<" + s.heloName() + ">"
-		}
-		s.srv.log.Info("%s: reject: RCPT from %s: %s; from=<%s> to=<%s> proto=%s%s",
-			id, s.w.client(), said, s.from, to, s.proto(), helo)
-		return e.smtpError()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cl == nil {
-		cl, err := cleanup.Open(s.srv.cleanupPath, s.srv.timeout)
-		if err != nil {
-			s.srv.log.Warn("connect to cleanup service %s: %v", s.srv.cleanupPath, err)
-			return reply(451, "4.3.0", "Error: queue file write error")
-		}
-		cl.LineLimit = s.srv.lineLimit
-		s.cl = cl
-		sasl := ""
-		if s.w.saslUser != "" {
-			sasl = fmt.Sprintf(", sasl_method=%s, sasl_username=%s", s.w.saslMethod, printable(s.w.saslUser, 100))
-		}
-		s.srv.log.Info("%s: client=%s%s", cl.ID(), s.w.client(), sasl)
-		s.writeEnvelope()
-	}
-	r := cleanup.Recipient{Addr: canon, Orig: to, Notify: notifyFlags(opts)}
-	if opts != nil && opts.OriginalRecipient != "" {
-		typ := strings.ToLower(string(opts.OriginalRecipientType))
-		if typ == "" {
-			typ = "rfc822"
-		}
-		r.DSNOrig = typ + ";" + printable(opts.OriginalRecipient, 1000)
-	}
-	s.cl.Recipient(r)
-	if err := s.cl.Err(); err != nil {
-		s.srv.log.Warn("%s: write to cleanup: %v", s.cl.ID(), err)
-		s.cl.Abort()
-		s.cl = nil
-		s.endTransaction()
-		return reply(451, "4.3.0", "Error: queue file write error")
-	}
-	s.rcpts = append(s.rcpts, to)
-	return nil
-}
-
-// writeEnvelope sends the attributes and the sender: everything before the recipients.
-func (s *session) writeEnvelope() {
-	ctx := "remote"
-	if s.rewriteLocal() {
-		ctx = "local"
-	}
-	s.cl.Attrs(ipc.Attrs{
-		{Name: "rewrite_context", Value: ctx},
-		{Name: "log_client_name", Value: s.clientName},
-		{Name: "log_client_address", Value: s.clientAddr},
-		{Name: "log_helo_name", Value: s.heloName()},
-		{Name: "log_protocol_name", Value: s.proto()},
-		{Name: "client_name", Value: s.clientName},
-		{Name: "client_address", Value: s.clientAddr},
-		{Name: "helo_name", Value: s.heloName()},
-		{Name: "protocol_name", Value: s.proto()},
-		{Name: "sasl_method", Value: s.w.saslMethod},
-		{Name: "sasl_username", Value: s.w.saslUser},
-		{Name: "ret_flags", Value: s.dsnRet},
-		{Name: "envelope_id", Value: s.dsnEnvid},
-	})
-	s.cl.Sender(s.srv.policy.canon.Address(s.from))
-}
-
-// rewriteLocal applies local_header_rewrite_clients.
-func (s *session) rewriteLocal() bool {
-	p := s.srv.policy
-	for _, r := range p.rewriteLocal {
-		switch strings.ToLower(r) {
-		case "permit_inet_interfaces":
-			if s.clientIP.IsValid() && containsAddr(p.localAddrs, s.clientIP) {
-				return true
-			}
-		case "permit_mynetworks":
-			if p.mynetworks.match(s.clientIP, s.clientName) {
-				return true
-			}
-		case "static:all":
-			return true
-		}
-	}
-	return false
-}
-
-func (s *session) Data(r io.Reader) error {
-	s.mu.Lock()
-	cl, from, proto := s.cl, s.from, s.proto()
-	hdr := s.received(cl, time.Now())
-	s.mu.Unlock()
-	if cl == nil {
-		io.Copy(io.Discard, r)
-		return reply(451, "4.3.0", "Error: queue file write error")
-	}
-	cl.Content()
-	for _, h := range hdr {
-		cl.Line([]byte(h))
-	}
-	err := cl.Text(r)
-	if err != nil {
-		s.drop(cl)
-		if errors.Is(err, smtp.ErrDataTooLarge) || err == smtp.ErrDataTooLarge {
-			s.srv.log.Info("%s: reject: DATA from %s: 552 5.3.4 Message size exceeds fixed limit; from=<%s> proto=%s",
-				cl.ID(), s.w.client(), from, proto)
-			return reply(552, "5.3.4", "Error: message file too big")
-		}
-		return reply(451, "4.3.0", "Error: queue file write error")
-	}
-	cl.Extracted()
-	id, err := cl.Close()
-	s.drop(cl)
-	var refused *cleanup.Error
-	if errors.As(err, &refused) { // e.g. "552 5.3.4 Error: message file too big"
-		return reply(refused.Code, refused.DSN, "%s", refused.Text())
-	}
-	if err != nil {
-		s.srv.log.Warn("%s: cleanup: %v", cl.ID(), err)
-		return reply(451, "4.3.0", "Error: queue file write error")
-	}
-	return reply(250, "2.0.0", "Ok: queued as %s", id)
-}
-
-// received is smtpd's Received: header, one string per physical line.
-func (s *session) received(cl *cleanup.Stream, now time.Time) []string {
-	if cl == nil {
-		return nil
-	}
-	id := cl.ID()
-	helo := s.heloName()
-	if helo == "" {
-		helo = s.clientName
-	}
-	a := s.clientAddr
-	if s.clientIP.Is6() {
-		a = "IPv6:" + a
-	}
-	date := now.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")
-	lines := []string{fmt.Sprintf("Received: from %s (%s [%s])", helo, s.clientName, a)}
-	by := fmt.Sprintf("\tby %s (%s) with %s id %s", s.srv.myhostname, s.srv.mailName, s.receivedProto(), id)
-	if len(s.rcpts) == 1 {
-		lines = append(lines, by, fmt.Sprintf("\tfor <%s>; %s", s.rcpts[0], date))
-	} else {
-		lines = append(lines, by+";", "\t"+date)
-	}
-	return lines
-}
-
-// abort drops the transaction's queue file: cleanup discards a stream that ends without E.
-func (s *session) abort() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cl != nil {
-		s.cl.Abort()
-		s.cl = nil
-	}
-	s.endTransaction()
-}
-
-// drop ends the transaction whose stream is cl, if it is still the current one.
-func (s *session) drop(cl *cleanup.Stream) {
-	cl.Abort()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cl == cl {
-		s.cl = nil
-		s.endTransaction()
-	}
-}
-
-func (s *session) endTransaction() {
-	s.mailGiven, s.from, s.utf8, s.rcpts = false, "", false, nil
-}
-
-func (s *session) Reset() {
-	s.abort()
-	s.mu.Lock()
-	s.rcptTried = 0
-	s.mu.Unlock()
-}
-
-func (s *session) Logout() error {
-	s.abort()
-	return nil
 }

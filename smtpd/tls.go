@@ -71,42 +71,39 @@ func (w *wire) tlsOffered() bool {
 	return w.srv.tlsLevel != tlsNone && !w.srv.tlsWrapper && !w.tlsActive && !w.srv.discardEhlo["STARTTLS"]
 }
 
-// starttls is the STARTTLS command. The handshake is done here, below go-smtp: go-smtp
-// sees only the wire, so everything that depends on TLS (AUTH, the Received protocol, the
-// encrypt level) is decided by the wire and the session.
-func (w *wire) starttls(arg string) {
+// starttls is the STARTTLS command. After the handshake everything that depends on TLS
+// (AUTH, the Received protocol, the encrypt level) sees the wire's tlsActive.
+func (s *session) starttls(arg string) {
+	w := s.w
 	switch {
 	case w.tlsActive:
-		w.direct("starttls", "554 5.5.1 Error: TLS already active")
+		s.answer("554 5.5.1 Error: TLS already active")
 		return
 	case !w.tlsOffered():
-		w.direct("starttls", "502 5.5.1 Error: command not implemented")
+		s.answer("502 5.5.1 Error: command not implemented")
 		return
 	case arg != "":
-		w.direct("starttls", "501 5.5.4 Syntax: STARTTLS")
+		s.answer("501 5.5.4 Syntax: STARTTLS")
 		return
-	case w.inTransaction():
-		w.direct("starttls", "503 5.5.1 Error: MAIL transaction in progress")
+	case s.mailGiven:
+		s.answer("503 5.5.1 Error: MAIL transaction in progress")
 		return
 	case w.srv.tls == nil:
-		w.direct("starttls", "454 4.7.0 TLS not available due to local problem")
+		s.answer("454 4.7.0 TLS not available due to local problem")
 		return
 	}
-	w.direct("starttls", "220 2.0.0 Ready to start TLS")
+	s.answer("220 2.0.0 Ready to start TLS")
 	// Commands pipelined behind STARTTLS came in the clear; they must not be taken as sent
 	// over TLS (CVE-2011-0411), so they are thrown away.
 	if n := w.br.Buffered(); n > 0 {
 		w.br.Discard(n)
 	}
 	w.flush()
-	if w.dead {
-		return
-	}
-	if !w.handshake() {
+	if w.dead || !w.handshake() {
 		return
 	}
 	// The session starts afresh (RFC 3207): HELO, and any authentication, are forgotten.
-	w.heloGiven, w.esmtp = false, false
+	s.helo, s.esmtp = "", false
 	w.saslUser, w.saslMethod = "", ""
 }
 
@@ -123,9 +120,7 @@ func (w *wire) handshake() bool {
 		w.srv.log.Info("lost connection after %s from %s", w.lastCmd, w.client())
 		return false
 	}
-	w.mu.Lock()
 	w.conn = tc
-	w.mu.Unlock()
 	w.br = bufio.NewReaderSize(tc, 64<<10)
 	w.tlsActive = true
 	if w.srv.tlsLogLevel >= 1 {
@@ -133,32 +128,5 @@ func (w *wire) handshake() bool {
 		w.srv.log.Info("Anonymous TLS connection established from %s: %s with cipher %s",
 			w.client(), tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	}
-	return true
-}
-
-// inTransaction tells whether a MAIL transaction is open.
-func (w *wire) inTransaction() bool {
-	if w.sess == nil {
-		return false
-	}
-	w.sess.mu.Lock()
-	defer w.sess.mu.Unlock()
-	return w.sess.mailGiven
-}
-
-// preTLS are the commands allowed before STARTTLS at level encrypt (Postfix's
-// SMTPD_CMD_FLAG_PRE_TLS); the other known commands get "530 5.7.0 Must issue a STARTTLS
-// command first".
-var preTLS = map[string]bool{"HELO": true, "EHLO": true, "STARTTLS": true, "NOOP": true, "QUIT": true}
-
-var knownCommands = map[string]bool{"HELO": true, "EHLO": true, "STARTTLS": true, "NOOP": true, "QUIT": true,
-	"AUTH": true, "MAIL": true, "RCPT": true, "DATA": true, "BDAT": true, "RSET": true, "VRFY": true, "ETRN": true}
-
-// needTLS answers a command that level encrypt refuses before TLS; true when it did.
-func (w *wire) needTLS(verb string) bool {
-	if w.srv.tlsLevel != tlsEncrypt || w.tlsActive || preTLS[verb] || !knownCommands[verb] {
-		return false
-	}
-	w.direct(strings.ToLower(verb), "530 5.7.0 Must issue a STARTTLS command first")
 	return true
 }

@@ -267,3 +267,38 @@ func TestTextLongLine(t *testing.T) {
 		t.Fatalf("%d L records: %v", n, shape)
 	}
 }
+
+// TestWritePieces: content written in pieces of any size (BDAT chunks, DATA fragments)
+// gives the same records as the whole of it, CRs before a split LF included.
+func TestWritePieces(t *testing.T) {
+	content := "ab\r\nabcdefghij\n\nc\rd\r\n" + strings.Repeat("x", 11) + "\r\nlast"
+	records := func(write func(s *Stream)) string {
+		f := startFake(t, greetOK, Reply(0, "4B2C1D9E0"))
+		s, err := Open(f.path, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.LineLimit = 4
+		s.Content()
+		write(s)
+		if _, err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(<-f.recs, "|")
+	}
+	want := records(func(s *Stream) { s.Text(strings.NewReader(content)) })
+	if !strings.Contains(want, "N ab|L abcd|L efgh|N ij|N |N c\rd|L xxxx|L xxxx|N xxx|N last|E ") {
+		t.Fatalf("Text records %q", want)
+	}
+	for size := 1; size <= len(content); size++ {
+		got := records(func(s *Stream) {
+			for i := 0; i < len(content); i += size {
+				s.Write([]byte(content[i:min(i+size, len(content))]))
+			}
+			s.EndLine()
+		})
+		if got != want {
+			t.Fatalf("pieces of %d: %q, want %q", size, got, want)
+		}
+	}
+}

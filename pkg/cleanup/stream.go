@@ -2,6 +2,7 @@ package cleanup
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ type Stream struct {
 	bw  *bufio.Writer
 	id  string
 	err error
+	cur []byte // the content line Write has begun
 }
 
 // Open connects to the cleanup service at path (public/cleanup) and reads the queue ID it
@@ -123,37 +125,46 @@ func (s *Stream) Line(b []byte) {
 	}
 }
 
-// Text sends r as content lines: CRLF and bare LF both end a line and are not sent, and no
-// more than about one record of a line is held. The error is r's; write errors stick (Err).
+// Text sends r as content lines (see Write). The error is r's; write errors stick (Err).
 func (s *Stream) Text(r io.Reader) error {
+	_, err := io.Copy(s, r)
+	s.EndLine()
+	return err
+}
+
+// Write sends content as it arrives, in pieces of any size (DATA lines, BDAT chunks):
+// CRLF and bare LF both end a line and are not sent, and no more than about one record of
+// a line is held. It never fails: write errors stick (Err).
+func (s *Stream) Write(p []byte) (int, error) {
 	limit := s.LineLimit
 	if limit <= 0 {
 		limit = 2048
 	}
-	br := bufio.NewReaderSize(r, 16<<10)
-	var cur []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		cur = append(cur, frag...)
-		switch err {
-		case nil:
-			s.Line(trimEOL(cur))
-			cur = cur[:0]
-		case bufio.ErrBufferFull:
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			s.cur = append(s.cur, p...)
 			// Keep at least two bytes back, so that a CR before the coming LF stays with
 			// the line end and the records come out as queue.File.Line makes them.
-			for len(cur) > limit+1 {
-				s.rec(queue.RecCont, cur[:limit])
-				cur = cur[:copy(cur, cur[limit:])]
+			for len(s.cur) > limit+1 {
+				s.rec(queue.RecCont, s.cur[:limit])
+				s.cur = s.cur[:copy(s.cur, s.cur[limit:])]
 			}
-		case io.EOF:
-			if len(cur) > 0 {
-				s.Line(cur)
-			}
-			return nil
-		default:
-			return err
+			break
 		}
+		s.cur = append(s.cur, p[:i+1]...)
+		s.Line(trimEOL(s.cur))
+		s.cur, p = s.cur[:0], p[i+1:]
+	}
+	return n, nil
+}
+
+// EndLine sends what Write holds of a last line that had no line end.
+func (s *Stream) EndLine() {
+	if len(s.cur) > 0 {
+		s.Line(s.cur)
+		s.cur = s.cur[:0]
 	}
 }
 
