@@ -48,7 +48,7 @@ func (s *server) sessions() *handoff.Sessions {
 		if idle <= 0 {
 			idle = defaultSessionIdle
 		}
-		s.pool = handoff.NewSessions(s.exe, append([]string{sessionFlag}, s.args...), max, idle, s.log.Warn)
+		s.pool = handoff.NewSessions(s.Exe, append([]string{sessionFlag}, s.args...), max, idle, s.log.Warn)
 	})
 	return s.pool
 }

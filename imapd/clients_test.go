@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"postern/pkg/auth"
+	"postern/pkg/handoff"
 	"postern/pkg/maillog"
 )
 
@@ -142,14 +143,14 @@ func TestRootSessionChild(t *testing.T) {
 	if err := os.WriteFile(exe, bin, 0755); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{log: maillog.New("imapd", maillog.Options{MaillogFile: logf}), timeout: 10 * time.Second, appendLimit: 1 << 20,
-		exe: exe, args: []string{"-c", cfg},
-		auth: authFunc(func(u, p string) (*auth.User, error) {
-			if u == "fmaster" && p == "password" {
-				return &auth.User{Username: "fmaster", UID: uid, GID: gid, Home: home, Maildir: filepath.Join(home, "Maildir")}, nil
-			}
-			return nil, auth.ErrFailed
-		})}
+	s := &server{log: maillog.New("imapd", maillog.Options{MaillogFile: logf}), appendLimit: 1 << 20,
+		args: []string{"-c", cfg}, Login: &handoff.Login{Timeout: 10 * time.Second, Exe: exe,
+			Auth: authFunc(func(u, p string) (*auth.User, error) {
+				if u == "fmaster" && p == "password" {
+					return &auth.User{Username: "fmaster", UID: uid, GID: gid, Home: home, Maildir: filepath.Join(home, "Maildir")}, nil
+				}
+				return nil, auth.ErrFailed
+			})}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

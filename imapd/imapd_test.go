@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"postern/pkg/auth"
+	"postern/pkg/handoff"
 	"postern/pkg/maillog"
 )
 
@@ -33,7 +34,8 @@ func startServer(t *testing.T) (addr, home string, logf string) {
 	home = t.TempDir()
 	logf = filepath.Join(home, "maillog")
 	log := maillog.New("imapd", maillog.Options{MaillogFile: logf})
-	s := &server{log: log, auth: &fakeAuth{home: home}, timeout: 10 * time.Second, appendLimit: 1 << 20, inProcess: true}
+	s := &server{log: log, appendLimit: 1 << 20,
+		Login: &handoff.Login{Auth: &fakeAuth{home: home}, Timeout: 10 * time.Second, InProcess: true}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -16,29 +16,13 @@ import (
 	"postern/pkg/config"
 	"postern/pkg/handoff"
 	"postern/pkg/maillog"
-	"postern/pkg/service"
 )
 
-// authenticator is authd as imapd sees it (tests substitute it).
-type authenticator interface {
-	Authenticate(service, username, password, clientAddr string) (*auth.User, error)
-}
-
 type server struct {
-	log         *maillog.Logger
-	auth        authenticator
-	tls         *tls.Config // nil: no STARTTLS
-	wrapper     bool        // imapd_tls_wrappermode: TLS from the first byte (993)
-	tlsAuthOnly bool
-	timeout     time.Duration // before login, per command
-	appendLimit uint32
-
-	// How a logged-in session is served: in a child process with the
-	// user's credentials (imapd is root), or in this process (the user is
-	// imapd's own uid; inProcess forces it, for tests).
-	exe       string
-	args      []string // our own command line, for the child
-	inProcess bool
+	*handoff.Login // imapd_* settings, authd, how a session is run
+	log            *maillog.Logger
+	appendLimit    uint32
+	args           []string // our own command line, for the session server
 
 	// Session servers, one per user identity (child.go).
 	maxServers int
@@ -51,22 +35,12 @@ type server struct {
 }
 
 func newServer(c *config.Config, log *maillog.Logger, args []string) (*server, error) {
-	s := &server{
-		log:         log,
-		auth:        auth.New(c),
-		timeout:     c.Duration("imapd_timeout"),
-		tlsAuthOnly: c.Bool("imapd_tls_auth_only"),
-		appendLimit: appendLimit(c),
-		maxServers:  int(c.Int("imapd_session_servers")),
-		serverIdle:  c.Duration("imapd_session_idle"),
-		args:        args,
-	}
-	s.exe, _ = os.Executable()
-	var err error
-	if s.tls, s.wrapper, err = service.ServerTLS(c, "imapd"); err != nil {
+	l, err := handoff.NewLogin(c, "imapd")
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &server{Login: l, log: log, appendLimit: appendLimit(c), args: args,
+		maxServers: int(c.Int("imapd_session_servers")), serverIdle: c.Duration("imapd_session_idle")}, nil
 }
 
 func appendLimit(c *config.Config) uint32 {
@@ -81,10 +55,10 @@ func appendLimit(c *config.Config) uint32 {
 // go-imap announces for the session (see authServer).
 func (s *server) preCaps(tlsOn bool) string {
 	c := "IMAP4rev1 LITERAL+ SASL-IR ID"
-	if s.tls != nil && !tlsOn {
+	if s.TLS != nil && !tlsOn {
 		c += " STARTTLS"
 	}
-	if s.tlsAuthOnly && !tlsOn {
+	if s.TLSAuthOnly && !tlsOn {
 		c += " LOGINDISABLED"
 	} else {
 		c += " AUTH=PLAIN"
@@ -122,20 +96,15 @@ func (c *client) reply(lines ...string) error {
 
 func (s *server) handle(conn net.Conn) {
 	c := &client{raw: conn}
-	c.rip, c.lip = handoff.Addrs(conn)
 	handedOff := false
 	defer func() {
 		if !handedOff {
 			c.conn().Close()
 		}
 	}()
-	if s.wrapper {
-		c.tlsConn = tls.Server(conn, s.tls)
-		conn.SetDeadline(time.Now().Add(s.timeout))
-		if err := c.tlsConn.Handshake(); err != nil {
-			s.log.Info("TLS handshake failed: rip=%s, lip=%s: %v", c.rip, c.lip, err)
-			return
-		}
+	var ok bool
+	if c.tlsConn, c.rip, c.lip, ok = s.Begin(conn, s.log); !ok {
+		return
 	}
 	c.r = bufio.NewReaderSize(c.conn(), 4096)
 	c.w = bufio.NewWriterSize(c.conn(), 4096)
@@ -144,7 +113,7 @@ func (s *server) handle(conn net.Conn) {
 	}
 	bad, failed := 0, 0
 	for {
-		c.conn().SetDeadline(time.Now().Add(s.timeout))
+		c.conn().SetDeadline(time.Now().Add(s.Timeout))
 		line, err := readLine(c.r)
 		if err != nil {
 			if err == errLineTooLong {
@@ -175,7 +144,7 @@ func (s *server) handle(conn net.Conn) {
 			c.reply("* BYE Postern IMAP server shutting down", tag+" OK LOGOUT completed")
 			return
 		case "STARTTLS":
-			if s.tls == nil || c.tlsConn != nil || !cr.atEnd() {
+			if s.TLS == nil || c.tlsConn != nil || !cr.atEnd() {
 				done = c.reply(tag+" BAD STARTTLS not available.") != nil
 				break
 			}
@@ -185,7 +154,7 @@ func (s *server) handle(conn net.Conn) {
 			if c.r.Buffered() > 0 {
 				return // plaintext injected after STARTTLS (CVE-2011-0411 style)
 			}
-			c.tlsConn = tls.Server(conn, s.tls)
+			c.tlsConn = tls.Server(conn, s.TLS)
 			if err := c.tlsConn.Handshake(); err != nil {
 				s.log.Info("TLS handshake failed: rip=%s, lip=%s: %v", c.rip, c.lip, err)
 				return
@@ -193,7 +162,7 @@ func (s *server) handle(conn net.Conn) {
 			c.r = bufio.NewReaderSize(c.tlsConn, 4096)
 			c.w = bufio.NewWriterSize(c.tlsConn, 4096)
 		case "LOGIN", "AUTHENTICATE":
-			if s.tlsAuthOnly && c.tlsConn == nil {
+			if s.TLSAuthOnly && c.tlsConn == nil {
 				done = c.reply(tag+" NO [PRIVACYREQUIRED] Login only after STARTTLS.") != nil
 				break
 			}
@@ -317,7 +286,7 @@ func (s *server) login(c *client, tag, name, pass string) (*auth.User, bool) {
 		tlsNote = ", TLS"
 	}
 	c.conn().SetDeadline(time.Time{}) // authd delays failures
-	u, err := s.auth.Authenticate("imap", name, pass, c.rip)
+	u, err := s.Auth.Authenticate("imap", name, pass, c.rip)
 	var temp *auth.TempError
 	switch {
 	case errors.As(err, &temp):
@@ -340,7 +309,7 @@ func (s *server) login(c *client, tag, name, pass string) (*auth.User, bool) {
 }
 
 func (s *server) canServe(u *auth.User) bool {
-	if s.inProcess {
+	if s.InProcess {
 		return true
 	}
 	if os.Geteuid() == 0 {
@@ -368,7 +337,7 @@ func (s *server) handoff(c *client, u *auth.User) {
 	}
 	c.conn().SetDeadline(time.Time{})
 	su := &sessionUser{name: u.Username, maildir: u.Maildir, rip: c.rip, lip: c.lip}
-	if os.Geteuid() == 0 && !s.inProcess {
+	if os.Geteuid() == 0 && !s.InProcess {
 		s.runChild(c, u, su, pending)
 		return
 	}

@@ -19,15 +19,15 @@ var mechanisms = []string{"PLAIN", "LOGIN"}
 func (s *server) capa(c *client, loggedIn, tlsActive bool) error {
 	lines := []string{"+OK Here's what I can do:"}
 	if !loggedIn {
-		if !s.tlsAuthOnly || tlsActive {
+		if !s.TLSAuthOnly || tlsActive {
 			lines = append(lines, "SASL "+strings.Join(mechanisms, " "))
 		}
-		if s.tls != nil && !tlsActive {
+		if s.TLS != nil && !tlsActive {
 			lines = append(lines, "STLS")
 		}
 	}
 	lines = append(lines, "TOP")
-	if !loggedIn && (!s.tlsAuthOnly || tlsActive) {
+	if !loggedIn && (!s.TLSAuthOnly || tlsActive) {
 		lines = append(lines, "USER")
 	}
 	lines = append(lines, "LOGIN-DELAY 10", "PIPELINING", "UIDL")
@@ -44,7 +44,7 @@ func (s *server) capa(c *client, loggedIn, tlsActive bool) error {
 // done when the connection must end, or the logged-in user.
 func (s *server) authorization(c *client, cmd command) (done bool, u *auth.User, method string) {
 	tlsActive := c.tlsConn != nil
-	mayAuth := !s.tlsAuthOnly || tlsActive
+	mayAuth := !s.TLSAuthOnly || tlsActive
 	switch cmd.verb {
 	case "CAPA":
 		return s.capa(c, false, tlsActive) != nil, nil, ""
@@ -54,13 +54,13 @@ func (s *server) authorization(c *client, cmd command) (done bool, u *auth.User,
 	case "NOOP":
 		return c.reply("+OK Yup.") != nil, nil, ""
 	case "STLS":
-		if s.tls == nil || tlsActive {
+		if s.TLS == nil || tlsActive {
 			return c.reply("-ERR TLS support not available.") != nil, nil, ""
 		}
 		if c.reply("+OK Begin SSL/TLS negotiation now.") != nil {
 			return true, nil, ""
 		}
-		c.tlsConn = tls.Server(c.conn, s.tls)
+		c.tlsConn = tls.Server(c.conn, s.TLS)
 		if err := c.tlsConn.Handshake(); err != nil {
 			s.log.Info("STLS handshake failed: rip=%s, lip=%s: %v", c.rip, c.lip, err)
 			return true, nil, ""
@@ -148,7 +148,7 @@ func (s *server) sasl(c *client, cmd command) (bool, *auth.User, string) {
 		if c.reply("+ %s", base64.StdEncoding.EncodeToString(chal)) != nil {
 			return true, nil, ""
 		}
-		c.current().SetDeadline(time.Now().Add(s.timeout))
+		c.current().SetDeadline(time.Now().Add(s.Timeout))
 		line, err := readLine(c.r)
 		if err != nil {
 			return true, nil, ""
@@ -165,7 +165,7 @@ func (s *server) sasl(c *client, cmd command) (bool, *auth.User, string) {
 
 // login asks authd. authd has already slowed a failure down.
 func (s *server) login(c *client, username, password, method string) (bool, *auth.User, string) {
-	u, err := s.auth.Authenticate("pop3", username, password, c.rip)
+	u, err := s.Auth.Authenticate("pop3", username, password, c.rip)
 	var te *auth.TempError
 	switch {
 	case err == nil:

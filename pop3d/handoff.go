@@ -27,8 +27,8 @@ func (s *server) serveUser(c *client, u *auth.User, method string) {
 	s.log.Info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", u.Username, method, c.rip, c.lip, tlsNote(c.tlsConn != nil))
 	euid := os.Geteuid()
 	switch {
-	case s.inProcess || euid != 0 && u.UID == euid:
-		ss := &session{conn: c.current(), r: c.r, w: c.w, log: s.log, timeout: s.timeout,
+	case s.InProcess || euid != 0 && u.UID == euid:
+		ss := &session{conn: c.current(), r: c.r, w: c.w, log: s.log, timeout: s.Timeout,
 			user: u.Username, rip: c.rip, lip: c.lip, tls: c.tlsConn != nil}
 		ss.run(u.Maildir)
 	case euid == 0 && u.UID != 0:
@@ -56,11 +56,11 @@ func (s *server) spawn(c *client, u *auth.User) error {
 		{Name: "user", Value: u.Username}, {Name: "uid", Value: strconv.Itoa(u.UID)},
 		{Name: "maildir", Value: u.Maildir}, {Name: "rip", Value: c.rip}, {Name: "lip", Value: c.lip},
 		{Name: "tls", Value: strconv.FormatBool(c.tlsConn != nil)},
-		{Name: "timeout", Value: strconv.FormatInt(int64(s.timeout/time.Second), 10)},
+		{Name: "timeout", Value: strconv.FormatInt(int64(s.Timeout/time.Second), 10)},
 		{Name: "syslog_name", Value: s.logCfg.syslogName}, {Name: "maillog_file", Value: s.logCfg.maillogFile},
 		{Name: "myhostname", Value: s.logCfg.hostname}, {Name: "pending", Value: string(pending)},
 	}
-	cmd := runas.Command(s.exe, []string{sessionFlag}, u)
+	cmd := runas.Command(s.Exe, []string{sessionFlag}, u)
 	cmd.Stdout = nil
 	if f := s.log.File(); f != nil {
 		cmd.Stderr = f

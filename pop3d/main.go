@@ -2,20 +2,16 @@ package main
 
 import (
 	"net"
-	"os"
 
-	"postern/pkg/service"
+	"postern/pkg/config"
+	"postern/pkg/handoff"
+	"postern/pkg/maillog"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == sessionFlag {
-		os.Exit(sessionMain())
-	}
-	service.Main("pop3d", service.Options{TLS: []string{"pop3d", "smtpd"}}, func(e *service.Env) (func(net.Conn), error) {
-		s, err := newServer(e.Config, e.Log)
-		if err != nil {
-			return nil, err
-		}
-		return s.handle, nil
+	// The session process (handoff.go) is this binary with sessionFlag.
+	handoff.Main("pop3d", sessionFlag, sessionMain, func(c *config.Config, log *maillog.Logger) (func(net.Conn), error) {
+		s, err := newServer(c, log)
+		return s.handle, err
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"postern/pkg/auth"
+	"postern/pkg/handoff"
 	"postern/pkg/ipc"
 	"postern/pkg/maildir"
 	"postern/pkg/maillog"
@@ -93,9 +94,9 @@ func newTestServer(t *testing.T, inProcess bool) *testServer {
 	a := startAuthd(t, ts.dir, os.Geteuid())
 	log := maillog.New("pop3d", maillog.Options{MaillogFile: ts.log})
 	t.Cleanup(func() { log.Close() })
-	ts.srv = &server{log: log, auth: &auth.Client{Socket: a.sock, Timeout: 5 * time.Second}, timeout: 10 * time.Second,
-		maxFailures: 3, inProcess: inProcess}
-	ts.srv.exe, _ = os.Executable()
+	ts.srv = &server{log: log, maxFailures: 3, Login: &handoff.Login{Auth: &auth.Client{Socket: a.sock, Timeout: 5 * time.Second},
+		Timeout: 10 * time.Second, InProcess: inProcess}}
+	ts.srv.Exe, _ = os.Executable()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -437,7 +438,7 @@ func selfSigned(t *testing.T) (certFile string, cfg *tls.Config) {
 
 func TestSTLS(t *testing.T) {
 	ts := newTestServer(t, true)
-	_, ts.srv.tls = selfSigned(t)
+	_, ts.srv.TLS = selfSigned(t)
 	ts.deliver(t, "Subject: x\n\nbody\n", time.Unix(1700000000, 0))
 	p := dial(t, ts.addr)
 	p.cmd("CAPA", "+OK Here's what I can do:")
@@ -480,9 +481,9 @@ func TestSessionAsUser(t *testing.T) {
 			os.Chmod(exeDir, 0755)
 			os.Chmod(filepath.Dir(exeDir), 0755)
 			exe := filepath.Join(exeDir, "pop3d")
-			data, _ := os.ReadFile(ts.srv.exe)
+			data, _ := os.ReadFile(ts.srv.Exe)
 			os.WriteFile(exe, data, 0755)
-			ts.srv.exe = exe
+			ts.srv.Exe = exe
 			root := filepath.Dir(filepath.Dir(ts.dir))
 			os.Chmod(filepath.Dir(root), 0755)
 			os.Chmod(root, 0755)
@@ -490,10 +491,10 @@ func TestSessionAsUser(t *testing.T) {
 			name := ts.deliver(t, "Subject: x\n\nbody\n", time.Unix(1700000000, 0))
 			filepath.Walk(filepath.Dir(ts.dir), func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, uid) })
 			a := startAuthd(t, ts.dir, uid)
-			ts.srv.auth = &auth.Client{Socket: a.sock, Timeout: 5 * time.Second}
+			ts.srv.Auth = &auth.Client{Socket: a.sock, Timeout: 5 * time.Second}
 			p := dial(t, ts.addr)
 			if tlsOn {
-				_, ts.srv.tls = selfSigned(t)
+				_, ts.srv.TLS = selfSigned(t)
 				p.cmd("STLS", "+OK Begin SSL/TLS negotiation now.")
 				tc := tls.Client(p.c, &tls.Config{InsecureSkipVerify: true})
 				if err := tc.Handshake(); err != nil {

@@ -5,56 +5,30 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
-	"postern/pkg/auth"
 	"postern/pkg/config"
 	"postern/pkg/handoff"
 	"postern/pkg/maillog"
-	"postern/pkg/service"
 )
 
-// authenticator is authd as pop3d sees it (tests substitute it).
-type authenticator interface {
-	Authenticate(service, username, password, clientAddr string) (*auth.User, error)
-}
-
 type server struct {
-	log         *maillog.Logger
-	auth        authenticator
-	tls         *tls.Config // nil: no STLS
-	wrapper     bool        // pop3d_tls_wrappermode: TLS from the first byte (port 995)
-	tlsAuthOnly bool
-	timeout     time.Duration
-	logCfg      logConfig
-	maxFailures int
-
-	// How a logged-in session is served: as a child process running with
-	// the user's credentials (pop3d is root), or in this process (the user
-	// is pop3d's own uid). inProcess forces the latter (tests).
-	exe       string
-	inProcess bool
+	*handoff.Login // pop3d_* settings, authd, how a session is run
+	log            *maillog.Logger
+	logCfg         logConfig
+	maxFailures    int
 }
 
 // logConfig is what a session child needs to log like its parent.
 type logConfig struct{ syslogName, maillogFile, hostname string }
 
 func newServer(c *config.Config, log *maillog.Logger) (*server, error) {
-	s := &server{
-		log:         log,
-		auth:        auth.New(c),
-		timeout:     c.Duration("pop3d_timeout"),
-		tlsAuthOnly: c.Bool("pop3d_tls_auth_only"),
-		logCfg:      logConfig{c.Get("syslog_name"), c.Get("maillog_file"), c.Get("myhostname")},
-		maxFailures: 10,
-	}
-	s.exe, _ = os.Executable()
-	var err error
-	if s.tls, s.wrapper, err = service.ServerTLS(c, "pop3d"); err != nil {
+	l, err := handoff.NewLogin(c, "pop3d")
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &server{Login: l, log: log, maxFailures: 10,
+		logCfg: logConfig{c.Get("syslog_name"), c.Get("maillog_file"), c.Get("myhostname")}}, nil
 }
 
 // client is one connection in the AUTHORIZATION state.
@@ -83,14 +57,9 @@ func (c *client) reply(format string, args ...any) error {
 func (s *server) handle(conn net.Conn) {
 	defer conn.Close()
 	c := &client{conn: conn}
-	c.rip, c.lip = handoff.Addrs(conn)
-	if s.wrapper {
-		c.tlsConn = tls.Server(conn, s.tls)
-		conn.SetDeadline(time.Now().Add(s.timeout))
-		if err := c.tlsConn.Handshake(); err != nil {
-			s.log.Info("TLS handshake failed: rip=%s, lip=%s: %v", c.rip, c.lip, err)
-			return
-		}
+	var ok bool
+	if c.tlsConn, c.rip, c.lip, ok = s.Begin(conn, s.log); !ok {
+		return
 	}
 	c.r = bufio.NewReaderSize(c.current(), 4096)
 	c.w = bufio.NewWriterSize(c.current(), 4096)
@@ -98,7 +67,7 @@ func (s *server) handle(conn net.Conn) {
 		return
 	}
 	for {
-		c.current().SetDeadline(time.Now().Add(s.timeout))
+		c.current().SetDeadline(time.Now().Add(s.Timeout))
 		line, err := readLine(c.r)
 		if err == errLineTooLong {
 			c.reply("-ERR Invalid command.")

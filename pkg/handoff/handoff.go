@@ -1,6 +1,9 @@
-// Package handoff hands a logged-in IMAP or POP3 connection from the root
-// front end to a process running as the user (pkg/runas), and gives the
-// client's addresses for log lines. imapd and pop3d use it.
+// Package handoff is the part imapd and pop3d share around login: the
+// front end's settings and main (Login, Main: <prog>_timeout,
+// <prog>_tls_auth_only, TLS through service.ServerTLS, the wrapper-mode
+// handshake, the client's addresses for log lines), and handing the
+// logged-in connection from the root front end to a process running as
+// the user (pkg/runas).
 //
 // A plain TCP connection is passed as its descriptor; a TLS connection
 // cannot be, so the root side keeps the TLS state and relays plaintext
