@@ -89,21 +89,6 @@ func stampOf(path string) fileStamp {
 	return fileStamp{int64(st.Ino), st.Size, st.Mtim.Nano()}
 }
 
-// lockFolder takes an exclusive flock on the folder directory while the
-// UID map is read and rewritten, so two Postern processes serving the same
-// folder hand out UIDs one after the other.
-func lockFolder(folder string) (func(), error) {
-	fd, err := unix.Open(folder, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	return func() { unix.Close(fd) }, nil
-}
-
 // listing is the folder's message files: base -> entry.
 type entry struct {
 	name  string
@@ -148,54 +133,9 @@ func listFolder(folder string, moveNew bool, moved map[string]bool) (map[string]
 	return ents, nil
 }
 
-// syncUIDs brings the folder's UID map up to date with a listing: files
-// without a UID get the next ones in file-name order, vanished files lose
-// theirs. It must run under lockFolder. db is the map as already loaded
-// (nil: read it). It returns the map and whether it was written.
+// syncUIDs is maildirpp.SyncUIDs over a listing.
 func syncUIDs(folder string, db *maildirpp.UIDDB, ents map[string]entry) (*maildirpp.UIDDB, bool, error) {
-	if db == nil {
-		var err error
-		db, err = maildirpp.LoadUIDDB(folder)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, maildirpp.ErrBadUIDDB) {
-				return nil, false, err
-			}
-			db = maildirpp.NewUIDDB(time.Now())
-		}
-	}
-	changed := false
-	if _, err := os.Stat(filepath.Join(folder, maildirpp.CourierUIDDB)); err != nil {
-		changed = true // imported from dovecot-uidlist or new: write ours
-	}
-	for b := range db.UIDs {
-		if _, ok := ents[b]; !ok {
-			delete(db.UIDs, b)
-			changed = true
-		}
-	}
-	var fresh []string
-	for b, e := range ents {
-		if _, ok := db.UIDs[b]; !ok {
-			fresh = append(fresh, e.name)
-		}
-	}
-	if len(fresh) > 0 {
-		sort.Slice(fresh, func(i, j int) bool { return maildir.Less(fresh[i], fresh[j]) })
-		for _, n := range fresh {
-			if db.Next == 0 || db.Next == ^uint32(0) {
-				return nil, false, errors.New("UID space exhausted")
-			}
-			db.UIDs[maildir.Base(n)] = db.Next
-			db.Next++
-		}
-		changed = true
-	}
-	if changed {
-		if err := db.Save(folder); err != nil {
-			return nil, false, err
-		}
-	}
-	return db, changed, nil
+	return maildirpp.SyncUIDs(folder, db, ents, func(e entry) string { return e.name })
 }
 
 // open loads the folder for its first session.
@@ -243,7 +183,7 @@ func (mb *mailbox) rescanLocked() error {
 		stampOf(filepath.Join(mb.folder, maildirpp.CourierUIDDB)) == mb.dbStat {
 		return nil // nothing moved since the last scan
 	}
-	unlock, err := lockFolder(mb.folder)
+	unlock, err := maildirpp.LockFolder(mb.folder)
 	if err != nil {
 		return err
 	}
@@ -396,7 +336,7 @@ func (mb *mailbox) addFiles(names []string) ([]imap.UID, uint32, error) {
 }
 
 func assignUIDs(folder string, names []string) ([]imap.UID, uint32, error) {
-	unlock, err := lockFolder(folder)
+	unlock, err := maildirpp.LockFolder(folder)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -361,7 +361,7 @@ func (s *store) status(folder string, o *imap.StatusOptions) (*imap.StatusData, 
 			}
 		}
 	} else {
-		unlock, err := lockFolder(folder)
+		unlock, err := maildirpp.LockFolder(folder)
 		if err != nil {
 			return nil, err
 		}

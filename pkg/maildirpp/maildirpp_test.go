@@ -163,3 +163,52 @@ func TestSubscriptions(t *testing.T) {
 		t.Errorf("courier: %q", s)
 	}
 }
+
+func TestSyncUIDs(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "tmp"), 0700)
+	unlock, err := LockFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	id := func(s string) string { return s }
+	// Dovecot's map only: its UIDs and UIDVALIDITY are kept, ours written.
+	os.WriteFile(filepath.Join(dir, DovecotUIDDB), []byte("3 V77 N3\n1 :a:2,S\n2 :b\n"), 0600)
+	files := map[string]string{"a": "a:2,S", "b": "b:2,", "1000.c": "1000.c:2,", "999.d": "999.d:2,T", "999.b0": "999.b0"}
+	db, wrote, err := SyncUIDs(dir, nil, files, id)
+	if err != nil || !wrote {
+		t.Fatal(err, wrote)
+	}
+	// New files by delivery time, then base: 999.b0, 999.d, 1000.c.
+	want := map[string]uint32{"a": 1, "b": 2, "999.b0": 3, "999.d": 4, "1000.c": 5}
+	if db.Validity != 77 || db.Next != 6 || !reflect.DeepEqual(db.UIDs, want) {
+		t.Fatalf("%+v", db)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, CourierUIDDB))
+	if string(got) != "1 77 6\n1 a\n2 b\n3 999.b0\n4 999.d\n5 1000.c\n" {
+		t.Fatalf("saved %q", got)
+	}
+	// Nothing changed: not written again.
+	st1, _ := os.Stat(filepath.Join(dir, CourierUIDDB))
+	if _, wrote, err := SyncUIDs(dir, nil, files, id); err != nil || wrote {
+		t.Fatal(err, wrote)
+	}
+	st2, _ := os.Stat(filepath.Join(dir, CourierUIDDB))
+	if !os.SameFile(st1, st2) {
+		t.Fatal("rewritten")
+	}
+	// A vanished file loses its UID; UIDs are never reused.
+	delete(files, "b")
+	files["2000.e"] = "2000.e:2,"
+	db, wrote, _ = SyncUIDs(dir, db, files, id)
+	if _, ok := db.UIDs["b"]; ok || !wrote || db.UIDs["2000.e"] != 6 || db.Next != 7 {
+		t.Fatalf("%+v", db)
+	}
+	// A map that does not parse starts afresh.
+	os.WriteFile(filepath.Join(dir, CourierUIDDB), []byte("garbage\n"), 0600)
+	db, _, err = SyncUIDs(dir, nil, files, id)
+	if err != nil || db.Validity == 77 || len(db.UIDs) != len(files) || db.Next != uint32(len(files))+1 {
+		t.Fatalf("%+v %v", db, err)
+	}
+}

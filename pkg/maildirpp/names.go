@@ -3,7 +3,8 @@
 // ".Sent.2002" below ~/Maildir, IMAP names "INBOX.Sent" with '.' as the
 // hierarchy delimiter, modified UTF-7 levels), the per-folder UID database
 // in courierimapuiddb format (reading Dovecot's dovecot-uidlist when that
-// is what a folder has) and the subscription list (courierimapsubscribed).
+// is what a folder has), its lock and the assignment of UIDs to new files
+// (SyncUIDs), and the subscription list (courierimapsubscribed).
 // Everything about one Maildir (file names, flag letters, unique names,
 // scanning, writing the state files) is package postern/pkg/maildir's.
 //

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"postern/pkg/maildir"
 )
 
@@ -228,4 +230,74 @@ func readSmall(path string) ([]byte, error) {
 // its tmp/ and a rename, as Courier does (maildir.WriteFile).
 func (db *UIDDB) Save(folder string) error {
 	return maildir.WriteFile(folder, CourierUIDDB, db.Marshal())
+}
+
+// LockFolder takes an exclusive flock on the folder directory while its
+// UID map is read and rewritten, so that two processes serving the same
+// folder hand out UIDs one after the other. unlock releases it.
+func LockFolder(folder string) (unlock func(), err error) {
+	fd, err := unix.Open(folder, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// SyncUIDs brings the folder's UID map up to date with a listing of its
+// messages (files: unique base -> entry; name gives an entry's file
+// name): files without a UID get the next ones in Courier's order
+// (maildir.Less), vanished files lose theirs, and the map is saved when
+// anything changed or the folder had no courierimapuiddb yet (a new
+// folder, or one imported from dovecot-uidlist). It must run under
+// LockFolder. db is the map as already loaded (nil: read it; a missing or
+// unreadable map starts afresh, as Courier does). It returns the map and
+// whether it was written.
+func SyncUIDs[E any](folder string, db *UIDDB, files map[string]E, name func(E) string) (*UIDDB, bool, error) {
+	if db == nil {
+		var err error
+		db, err = LoadUIDDB(folder)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrBadUIDDB) {
+				return nil, false, err
+			}
+			db = NewUIDDB(time.Now())
+		}
+	}
+	changed := false
+	if _, err := os.Stat(filepath.Join(folder, CourierUIDDB)); err != nil {
+		changed = true
+	}
+	for b := range db.UIDs {
+		if _, ok := files[b]; !ok {
+			delete(db.UIDs, b)
+			changed = true
+		}
+	}
+	var fresh []string
+	for b, e := range files {
+		if _, ok := db.UIDs[b]; !ok {
+			fresh = append(fresh, name(e))
+		}
+	}
+	if len(fresh) > 0 {
+		sort.Slice(fresh, func(i, j int) bool { return maildir.Less(fresh[i], fresh[j]) })
+		for _, n := range fresh {
+			if db.Next == 0 || db.Next == ^uint32(0) {
+				return nil, false, errors.New("UID space exhausted")
+			}
+			db.UIDs[maildir.Base(n)] = db.Next
+			db.Next++
+		}
+		changed = true
+	}
+	if changed {
+		if err := db.Save(folder); err != nil {
+			return nil, false, err
+		}
+	}
+	return db, changed, nil
 }
