@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"postern/pkg/maildir"
 )
 
 func TestReadInfoAndHeader(t *testing.T) {
@@ -18,7 +20,7 @@ func TestReadInfoAndHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := int64(len(toCRLF([]byte(msg)))); in.vsize != want {
+	if want := int64(len(maildir.ToCRLF([]byte(msg)))); in.vsize != want {
 		t.Errorf("vsize %d, want %d", in.vsize, want)
 	}
 	if string(in.hdr) != "Subject: hello\n world\nFrom: a@b\n\n" {

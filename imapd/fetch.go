@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"postern/pkg/header"
+	"postern/pkg/maildir"
 )
 
 // msgReader gives a message's content as clients see it (CRLF line
@@ -38,7 +39,7 @@ func (r *msgReader) content() ([]byte, error) {
 		r.err = err
 		return nil, err
 	}
-	r.data = toCRLF(b)
+	r.data = maildir.ToCRLF(b)
 	if in, ok := r.mb.cache.m[r.m.base]; !ok || (in.hdr == nil && !in.hdrBig) {
 		if fi, err := f.Stat(); err == nil {
 			r.mb.cache.put(r.m.base, infoOf(b, len(r.data), fi.ModTime().Unix()))

@@ -483,7 +483,7 @@ func (s *session) Append(name string, r imap.LiteralReader, o *imap.AppendOption
 		}
 		return nil, err
 	}
-	fname, err := appendFile(folder, r, lettersFor(o.Flags), o.Time)
+	fname, err := maildir.Store(folder, r, lettersFor(o.Flags), o.Time)
 	if err != nil {
 		return nil, err
 	}

@@ -399,7 +399,7 @@ func (s *store) status(folder string, o *imap.StatusOptions) (*imap.StatusData, 
 				} else if v, ok := maildir.VSizeFromName(b); ok {
 					size += v
 				} else if f, err := os.Open(filepath.Join(folder, map[bool]string{true: "new", false: "cur"}[e.inNew], e.name)); err == nil {
-					v, _ := crlfSize(f)
+					v, _ := maildir.CRLFSize(f)
 					f.Close()
 					size += v
 				}

@@ -127,3 +127,59 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 	}
 	return st, nil
 }
+
+// IMAP's form of a message file: every bare LF made CRLF and nothing else
+// changed, so that RFC822.SIZE (CRLFSize, or ",W=" in the name) and the
+// BODY[] sent (ToCRLF) agree. Files are kept with LF line ends, as Courier
+// and Dovecot keep them (Store, fromCRLF).
+
+// ToCRLF converts bare LF to CRLF.
+func ToCRLF(b []byte) []byte {
+	extra := 0
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			extra++
+		}
+	}
+	if extra == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+extra)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// CRLFSize is len(ToCRLF(content of r)), read in pieces.
+func CRLFSize(r io.Reader) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var n int64
+	prevCR := false
+	for {
+		k, err := r.Read(buf)
+		chunk := buf[:k]
+		lf, crlf := bytes.Count(chunk, []byte{'\n'}), bytes.Count(chunk, []byte("\r\n"))
+		if prevCR && k > 0 && chunk[0] == '\n' {
+			crlf++
+		}
+		n += int64(k + lf - crlf)
+		if k > 0 {
+			prevCR = chunk[k-1] == '\r'
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// fromCRLF turns CRLF into LF for storage.
+func fromCRLF(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+}

@@ -3,13 +3,15 @@
 // their IMAP meaning, Dovecot's ",S=" and ",W=" sizes), unique names,
 // delivery into new/ the way Postfix local(8) does (src/local/maildir.c),
 // storing a message into cur/ (IMAP APPEND, COPY, MOVE), scanning (tmp/
-// purge, new/ to cur/, listing cur/), the POP3 reading side (the network
-// form of a message file and Courier's courierpop3dsizelist) and the
-// replacement of the small state files kept beside the messages.
+// purge, new/ to cur/, listing cur/), the POP3 and IMAP reading side
+// (the network forms of a message file: CopyCRLF for POP3, ToCRLF and
+// CRLFSize for IMAP; Courier's courierpop3dsizelist) and the replacement
+// of the small state files kept beside the messages.
 // Maildir++ folders and the IMAP state files are pkg/maildirpp's.
 //
 // Users: local (Deliver), pop3d (scanning, POP3 list, CopyCRLF), imapd
-// (names, flags, scanning, Store/Place), pkg/maildirpp (names, WriteFile).
+// (names, flags, scanning, Store/Place, ToCRLF), pkg/maildirpp (names,
+// WriteFile).
 //
 // The caller runs everything here with the mailbox owner's credentials;
 // this package does no privilege switching.

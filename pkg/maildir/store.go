@@ -11,12 +11,18 @@ import (
 	"postern/pkg/atomicfile"
 )
 
-// Store writes a message (data, as kept on disk: LF line ends) into dir's
-// cur/ under a fresh unique name with its sizes (vsize: with CRLF line
-// ends) and the flag letters: written to tmp/, fsync'd, dated (mtime =
-// date, unless zero; IMAP's INTERNALDATE), then renamed into cur/. It
-// returns the file name in cur/.
-func Store(dir string, data []byte, vsize int64, letters string, date time.Time) (string, error) {
+// Store writes a message given in network form (CRLF line ends, as IMAP
+// APPEND has it) into dir's cur/ under a fresh unique name with its sizes
+// and the flag letters: kept with LF line ends, written to tmp/, fsync'd,
+// dated (mtime = date, unless zero; IMAP's INTERNALDATE), then renamed
+// into cur/. It returns the file name in cur/.
+func Store(dir string, r io.Reader, letters string, date time.Time) (string, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return "", err
+	}
+	data := fromCRLF(raw)
+	vsize := int64(len(ToCRLF(data)))
 	base := UniqueName(time.Now(), int64(len(data)), vsize)
 	tmp := filepath.Join(dir, "tmp", base)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0600)

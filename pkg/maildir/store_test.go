@@ -79,7 +79,7 @@ func TestStoreAndPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	date := time.Unix(1700000000, 0)
-	name, err := Store(a, []byte("S: x\n\nbody\n"), 14, "ST", date)
+	name, err := Store(a, strings.NewReader("S: x\r\n\r\nbody\n"), "ST", date)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +162,21 @@ func TestWriteFile(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(bare); len(ents) != 1 {
 		t.Fatalf("%v", ents)
+	}
+}
+
+func TestIMAPForm(t *testing.T) {
+	long := strings.Repeat("x", 32<<10-1) + "\r\n" + strings.Repeat("y\n", 40000)
+	for _, in := range []string{"", "a", "a\n", "a\r\nb\n", "\n\n", "a\r\rb\n\r", long} {
+		c := ToCRLF([]byte(in))
+		if strings.Contains(strings.ReplaceAll(string(c), "\r\n", ""), "\n") {
+			t.Errorf("%q: bare LF left in %q", in, c)
+		}
+		if n, err := CRLFSize(strings.NewReader(in)); err != nil || n != int64(len(c)) {
+			t.Errorf("%.20q: CRLFSize %d, want %d", in, n, len(c))
+		}
+		if string(fromCRLF(c)) != strings.ReplaceAll(in, "\r\n", "\n") {
+			t.Errorf("%.20q: stored form %.20q", in, fromCRLF(c))
+		}
 	}
 }
