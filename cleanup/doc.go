@@ -11,7 +11,9 @@
 // S (sender), O+R per recipient, M, the content as N/L records, X, extracted R records (from
 // sendmail -t), E.
 //
-// Envelope: the sender and every recipient get trivial-rewrite's canonical form (a bare
+// Envelope: the sender and every recipient get trivial-rewrite's canonical form (package
+// postern/pkg/resolve: a source route "@a,@b:user@dom" is dropped; "dom!user" becomes
+// user@dom with swap_bangpath and "user%dom" user@dom with allow_percent_hack; a bare
 // "user" becomes user@$myorigin; "user@host" without a dot becomes user@host.$mydomain when
 // append_dot_mydomain = yes, the default below compatibility_level 1; an empty recipient
 // becomes $empty_address_recipient). The sender then goes through sender_canonical_maps and
@@ -21,7 +23,8 @@
 // replaced by the addresses its entry lists, and those are looked up again, recursively; an
 // address whose expansion holds itself is kept as it is. Lookups follow Postfix's key order
 // (package postern/pkg/rewrite): user+ext@domain, user@domain, then user+ext and user only
-// when domain is $myorigin, in $mydestination or an address literal of $inet_interfaces,
+// when domain is $myorigin or local as package postern/pkg/resolve says ($mydestination or
+// an address literal of $inet_interfaces/$proxy_interfaces),
 // then @domain; each key against every table before the next key. A result "@otherdomain"
 // keeps the local part; results without a domain get @$myorigin; with
 // propagate_unmatched_extensions the unmatched +ext is put back into each result. Each

@@ -2,14 +2,11 @@ package main
 
 import (
 	"errors"
-	"net"
-	"net/netip"
 	"strings"
-	"sync"
 
-	"postern/pkg/addr"
 	"postern/pkg/config"
 	"postern/pkg/maillog"
+	"postern/pkg/resolve"
 	"postern/pkg/rewrite"
 	"postern/pkg/table"
 )
@@ -46,11 +43,12 @@ type canonMap struct {
 	classes int
 }
 
-// rewriter holds cleanup's address rewriting: trivial-rewrite's canonical form, the
-// canonical tables and virtual alias expansion. Tables are opened once; pkg/table notices a
-// rebuilt table by itself.
+// rewriter holds cleanup's address rewriting: trivial-rewrite's canonical form and its
+// notion of a local domain (pkg/resolve), the canonical tables and virtual alias
+// expansion. Tables are opened once; pkg/table notices a rebuilt table by itself.
 type rewriter struct {
-	canon       rewrite.Canon
+	res         *resolve.Resolver
+	canon       *resolve.Canon
 	senderMaps  []canonMap // sender_canonical_maps, canonical_maps
 	rcptMaps    []canonMap // recipient_canonical_maps, canonical_maps
 	virtual     *rewrite.Finder
@@ -63,9 +61,14 @@ type rewriter struct {
 // warning; a table whose file is missing stays in the list and fails its lookups, so mail
 // is deferred until it is built.
 func newRewriter(cfg *config.Config, log *maillog.Logger) (*rewriter, error) {
+	opts := &table.Options{Warnf: func(f string, a ...any) { log.Warn(f, a...) }}
+	res, err := resolve.New(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	rw := &rewriter{
-		canon: rewrite.Canon{MyOrigin: cfg.MyOrigin(), MyDomain: cfg.Get("mydomain"),
-			AppendDot: cfg.Bool("append_dot_mydomain")},
+		res:   res,
+		canon: res.Canon(),
 		limits: rewrite.Limits{
 			Recursion:     int(cfg.Int("virtual_alias_recursion_limit")),
 			Expansion:     int(cfg.Int("virtual_alias_expansion_limit")),
@@ -80,28 +83,6 @@ func newRewriter(cfg *config.Config, log *maillog.Logger) (*rewriter, error) {
 			rw.propVirtual = true
 		}
 	}
-	mydest := cfg.List("mydestination")
-	var ifAddrs []netip.Addr
-	var ifOnce sync.Once
-	inet, proxy := cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")
-	isLocal := func(domain string) bool {
-		if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
-			// Resolved on first use: most mail never names an address literal.
-			ifOnce.Do(func() { ifAddrs = interfaceAddrs(inet, proxy) })
-			a, err := netip.ParseAddr(strings.TrimPrefix(domain[1:len(domain)-1], "IPv6:"))
-			if err != nil {
-				return false
-			}
-			for _, x := range ifAddrs {
-				if x == a.Unmap() {
-					return true
-				}
-			}
-			return false
-		}
-		return addr.DomainIn(domain, mydest)
-	}
-	opts := &table.Options{Warnf: func(f string, a ...any) { log.Warn(f, a...) }}
 	open := func(param string) (*rewrite.Finder, error) {
 		specs := cfg.List(param)
 		if len(specs) == 0 {
@@ -115,10 +96,9 @@ func newRewriter(cfg *config.Config, log *maillog.Logger) (*rewriter, error) {
 			return nil, nil
 		}
 		return &rewrite.Finder{Maps: l, Delimiter: cfg.Get("recipient_delimiter"),
-			MyOrigin: rw.canon.MyOrigin, IsLocal: isLocal, Canon: &rw.canon,
+			MyOrigin: rw.canon.MyOrigin, IsLocal: res.IsLocal, Canon: rw.canon,
 			DoubleBounce: cfg.Get("double_bounce_sender")}, nil
 	}
-	var err error
 	add := func(list *[]canonMap, param, classParam string) {
 		if err != nil {
 			return
@@ -141,38 +121,6 @@ func newRewriter(cfg *config.Config, log *maillog.Logger) (*rewriter, error) {
 		return nil, err
 	}
 	return rw, nil
-}
-
-// interfaceAddrs expands inet_interfaces and proxy_interfaces into addresses.
-func interfaceAddrs(inet, proxy []string) []netip.Addr {
-	var out []netip.Addr
-	for _, v := range append(append([]string(nil), inet...), proxy...) {
-		switch strings.ToLower(v) {
-		case "all":
-			as, _ := net.InterfaceAddrs()
-			for _, a := range as {
-				if n, ok := a.(*net.IPNet); ok {
-					if ip, ok := netip.AddrFromSlice(n.IP); ok {
-						out = append(out, ip.Unmap())
-					}
-				}
-			}
-			continue
-		case "loopback-only":
-			out = append(out, netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback())
-			continue
-		}
-		if a, err := netip.ParseAddr(strings.Trim(v, "[]")); err == nil {
-			out = append(out, a.Unmap())
-		} else if ips, err := net.LookupIP(v); err == nil {
-			for _, ip := range ips {
-				if a, ok := netip.AddrFromSlice(ip); ok {
-					out = append(out, a.Unmap())
-				}
-			}
-		}
-	}
-	return out
 }
 
 // canonical maps a through the lists that apply to class, in order, as cleanup_map11.

@@ -3,12 +3,12 @@ package main
 import (
 	"strings"
 
-	"postern/pkg/addr"
 	"postern/pkg/aliases"
 	"postern/pkg/config"
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
+	"postern/pkg/resolve"
 	"postern/pkg/table"
 )
 
@@ -31,9 +31,9 @@ const maxAliasDepth = 100
 // expandConfig is what alias and .forward expansion read from main.cf.
 type expandConfig struct {
 	aliasMaps      *table.List
-	aliasErr       error // alias_maps could not be opened: every lookup fails
-	myorigin       string
-	mydest         []string
+	aliasErr       error             // alias_maps could not be opened: every lookup fails
+	res            *resolve.Resolver // nil: it could not be set up, addresses are deferred
+	canon          *resolve.Canon
 	myhostname     string
 	mailName       string
 	forwardPath    []string // forward_path, unexpanded
@@ -74,8 +74,7 @@ func expansionMask(words []string) int {
 // .forward hooks of deliver().
 func (s *server) initExpansion(c *config.Config) {
 	xc := &expandConfig{
-		myorigin:       c.MyOrigin(),
-		mydest:         c.List("mydestination"),
+		canon:          resolve.NewCanon(c),
 		myhostname:     c.Get("myhostname"),
 		mailName:       c.Get("mail_name"),
 		forwardFilter:  c.Get("forward_expansion_filter"),
@@ -114,6 +113,12 @@ func (s *server) initExpansion(c *config.Config) {
 		case "forward":
 			xc.propForward = true
 		}
+	}
+	var err error
+	if xc.res, err = resolve.New(c, &table.Options{Warnf: s.log.Warn}); err != nil {
+		s.log.Warn("%v", err)
+	} else {
+		xc.canon = xc.res.Canon()
 	}
 	xc.aliasMaps, xc.aliasErr = table.OpenList(c.List("alias_maps"), &table.Options{NoRegsub: true, Warnf: s.log.Warn})
 	if xc.aliasErr != nil {
@@ -222,7 +227,7 @@ func (x *expansion) alias(rc *rcpt, st state) bool {
 					o = items[0].Value
 				}
 			}
-			o = addr.Canonical(o, xc.myorigin)
+			o = xc.canon.Address(o)
 			st.owner, st.sender, st.list = o, o, true
 		} else {
 			st.owner = ""

@@ -76,8 +76,10 @@
 // further expansion), "|command", /file/name (a name ending in "/" is a
 // Maildir) and :include:/path. A .forward file has the same syntax.
 //
-// An address in a local domain (mydestination; a bare name gets
-// @$myorigin) is delivered in the same attempt, through aliases, .forward
+// An address that package postern/pkg/resolve puts in the local class
+// (mydestination or an address literal of inet_interfaces/proxy_interfaces,
+// after its canonical form: a bare name gets @$myorigin, dom!user is
+// user@dom; user%dom@here resolves to user@dom) is delivered in the same attempt, through aliases, .forward
 // and mailbox again, and logged on its own line, to=<ADDRESS>,
 // orig_to=<RECIPIENT>. It is instead resubmitted through cleanup as a new
 // message ("forwarded as NEWID", with a Received: line and Delivered-To:)

@@ -6,11 +6,11 @@ import (
 	"os"
 	"strings"
 
-	"postern/pkg/addr"
 	"postern/pkg/aliases"
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
+	"postern/pkg/resolve"
 )
 
 // expansion is one delivery request's alias, .forward and :include:
@@ -162,10 +162,11 @@ func (x *expansion) token(rc *rcpt, it aliases.Item, st state) {
 	}
 }
 
-// address is deliver_resolve_addr(): a destination in a local domain is
-// delivered in this attempt; anything else is resubmitted.
+// address is deliver_resolve_addr(): a destination that pkg/resolve puts in
+// the local class is delivered in this attempt (as the address it resolves to,
+// so user%dom@here is user@dom); anything else is resubmitted.
 func (x *expansion) address(a string, noAlias bool, st state) {
-	a = addr.Canonical(a, x.s.xc.myorigin)
+	a = x.s.xc.canon.Address(a)
 	if st.unmatched != "" && x.s.cfg.recipientDelim != "" {
 		a = spliceExtension(a, x.s.cfg.recipientDelim[:1], st.unmatched)
 	}
@@ -173,11 +174,21 @@ func (x *expansion) address(a string, noAlias bool, st state) {
 		x.record(deliver.Printable(a[:100])+"...", st, dsn.Bounce("5.1.3", "address too long"))
 		return
 	}
-	if _, domain := addr.Split(a); domain != "" && !addr.DomainIn(domain, x.s.xc.mydest) {
+	if x.s.xc.res == nil {
+		x.record(a, st, dsn.Defer("4.3.0", "address resolver failure"))
+		return
+	}
+	res := x.s.xc.res.Resolve(a)
+	if res.Err != nil {
+		x.s.log.Warn("%v", res.Err)
+		x.record(a, st, dsn.Defer("4.3.0", "address resolver failure"))
+		return
+	}
+	if res.Class != resolve.Local {
 		x.forward(a, st)
 		return
 	}
-	x.recipient(a, noAlias, st)
+	x.recipient(res.Recipient, noAlias, st)
 }
 
 // recipient is deliver_recipient() for a destination in a local domain.

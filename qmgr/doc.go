@@ -20,9 +20,13 @@
 // logs "ID: from=<sender>, size=N, nrcpt=N (queue active)". A file that cannot be parsed is
 // moved to corrupt/.
 //
-// Recipients whose domain is empty, in mydestination, or an address literal of
-// inet_interfaces go to local_transport; mail to double_bounce_sender@myorigin is discarded;
-// everything else goes to default_transport. Each transport is a master.cf service reached
+// Each recipient is resolved by package postern/pkg/resolve (trivial-rewrite's resolve):
+// the local class (mydestination, address literals of inet_interfaces/proxy_interfaces;
+// user%dom@here is user@dom) goes to local_transport, virtual_mailbox_domains to
+// virtual_transport, relay_domains to relay_transport, everything else to
+// default_transport with relayhost as next hop; transport_maps may override that, and a
+// recipient still in virtual_alias_domains bounces (5.1.1 User unknown in virtual alias
+// table). Mail to double_bounce_sender@myorigin is discarded. Each transport is a master.cf service reached
 // at private/NAME, one request per recipient (docs/DESIGN.md "delivery request"), over
 // connections that are reused. At most maxproc (master.cf) deliveries per transport run at
 // once, and at most <transport>_destination_concurrency_limit per destination; a destination
@@ -97,8 +101,10 @@
 //	bounce_queue_lifetime (5d; lowered to maximal_queue_lifetime, with a warning, when larger)
 //	mydestination ($myhostname, localhost.$mydomain, localhost)
 //	inet_interfaces (all), proxy_interfaces (empty)
-//	local_transport (local:$myhostname)
-//	default_transport (smtp)
+//	local_transport (local:$myhostname), virtual_transport (virtual), relay_transport (relay)
+//	default_transport (smtp), transport_maps (empty)
+//	relay_domains (empty), virtual_alias_domains, virtual_mailbox_domains
+//	allow_percent_hack (yes), swap_bangpath (yes), parent_domain_matches_subdomains
 //	relayhost (empty)
 //	double_bounce_sender (double-bounce)
 //	default_process_limit (100)

@@ -23,9 +23,16 @@
 // user and a wildcard @domain entry makes the whole domain known. A table that cannot
 // answer gives "451 4.3.0 <r>: Temporary lookup failure", never a 5xx. Tables are opened
 // once; a table rebuilt with postmap is picked up within a second, without a restart.
-// virtual_alias_domains (default $virtual_alias_maps) is a domain list whose type:table
-// items match a domain that is a bare key of the table; its domains are authorized
-// destinations. Supported
+// What an address means is package postern/pkg/resolve's (trivial-rewrite): the canonical
+// form (swap_bangpath, allow_percent_hack, append_at_myorigin, append_dot_mydomain) and the
+// address class. An authorized destination (permit_auth_destination,
+// reject_unauth_destination) resolves to the local class (mydestination, address literals
+// of inet_interfaces/proxy_interfaces), virtual_alias_domains, virtual_mailbox_domains or
+// relay_domains, and its local part does not route elsewhere (user%dom@here is user@dom).
+// Every list (mynetworks, mydestination, relay_domains, virtual_*_domains,
+// smtpd_client_event_limit_exceptions) takes names, /file, type:table, !negation and, for
+// client lists, addresses and CIDR blocks; parent_domain_matches_subdomains decides whether
+// "example.com" also matches its subdomains (".example.com" always does). Supported
 // restrictions: permit, reject, defer, dunno, defer_if_permit, permit_mynetworks,
 // permit_sasl_authenticated, permit_auth_destination, reject_unauth_destination,
 // defer_unauth_destination, reject_unlisted_recipient, reject_non_fqdn_recipient and
@@ -137,8 +144,7 @@
 //     up); SASL only through authd, PLAIN and LOGIN.
 //   - smtpd_forbid_bare_newline, reject footers and the pipelining checks are not
 //     implemented; VRFY does not look the address up.
-//   - Table lookups (type:table) in mynetworks, mydestination and relay_domains are not
-//     supported yet; virtual_mailbox_domains and relay_recipient_maps are not checked.
+//   - relay_recipient_maps and virtual_mailbox_maps are not checked.
 //     Access map actions other than accept/reject/defer (HOLD, DISCARD, FILTER, REDIRECT,
 //     PREPEND, WARN) are logged and ignored.
 //

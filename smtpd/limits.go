@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/resolve"
+	"postern/pkg/table"
 )
 
 // limits counts connections per client address, in the place of Postfix's anvil(8): smtpd
@@ -16,7 +18,7 @@ type limits struct {
 	countLimit int           // smtpd_client_connection_count_limit; 0: none
 	rateLimit  int           // smtpd_client_connection_rate_limit; 0: none
 	unit       time.Duration // anvil_rate_time_unit
-	exceptions *netList      // smtpd_client_event_limit_exceptions
+	exceptions *resolve.List // smtpd_client_event_limit_exceptions
 
 	mu    sync.Mutex
 	count map[netip.Addr]int
@@ -39,18 +41,25 @@ func newLimits(cfg *config.Config, warn func(string, ...any)) *limits {
 	if l.unit <= 0 {
 		l.unit = time.Minute
 	}
-	nl, warns := parseNetList(cfg.List("smtpd_client_event_limit_exceptions"))
-	for _, w := range warns {
-		warn("smtpd_client_event_limit_exceptions: %s", w)
+	nl, err := resolve.OpenList(cfg, "smtpd_client_event_limit_exceptions", &table.Options{Warnf: warn})
+	if err != nil {
+		warn("%v", err)
 	}
 	l.exceptions = nl
 	return l
 }
 
+// exceptionFor tells whether the client is in smtpd_client_event_limit_exceptions; a table
+// that cannot answer counts as no exception.
+func (l *limits) exceptionFor(ip netip.Addr, name string) bool {
+	ok, _ := l.exceptions.MatchHost(name, ip)
+	return ok
+}
+
 // admit counts a new connection. It returns the release function to call when the
 // connection ends, or which limit was exceeded ("concurrency" or "rate") and the count.
 func (l *limits) admit(ip netip.Addr, name string, now time.Time) (release func(), exceeded string, n int) {
-	if !ip.IsValid() || l.exceptions.match(ip, name) {
+	if !ip.IsValid() || l.exceptionFor(ip, name) {
 		return func() {}, "", 0
 	}
 	l.mu.Lock()

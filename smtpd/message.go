@@ -183,11 +183,11 @@ func (s *session) rewriteLocal() bool {
 	for _, r := range p.rewriteLocal {
 		switch strings.ToLower(r) {
 		case "permit_inet_interfaces":
-			if s.clientIP.IsValid() && containsAddr(p.localAddrs, s.clientIP) {
+			if s.clientIP.IsValid() && p.res.Interfaces().Contains(s.clientIP) {
 				return true
 			}
 		case "permit_mynetworks":
-			if p.mynetworks.match(s.clientIP, s.clientName) {
+			if ok, _ := p.mynetworks.MatchHost(s.clientName, s.clientIP); ok {
 				return true
 			}
 		case "static:all":

@@ -367,7 +367,7 @@ func (c *rcptCheck) unknownDomain(a, kind, dsn string) *replyErr {
 	p := c.s.srv.policy
 	_, domain := addr.Split(a)
 	domain = strings.TrimSuffix(domain, ".")
-	if domain == "" || strings.HasPrefix(domain, "[") || p.isLocalDomain(domain) {
+	if domain == "" || strings.HasPrefix(domain, "[") || p.res.IsLocal(domain) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dnsTimeout)
@@ -445,12 +445,12 @@ func (c *rcptCheck) loginKeys(a string) []string {
 	if p.delimiter != "" {
 		if i := strings.IndexAny(local, p.delimiter); i > 0 {
 			keys = append(keys, local[:i]+"@"+domain)
-			if p.isLocalDomain(domain) {
+			if p.res.IsLocal(domain) {
 				keys = append(keys, local[:i])
 			}
 		}
 	}
-	if p.isLocalDomain(domain) {
+	if p.res.IsLocal(domain) {
 		keys = append(keys, local)
 	}
 	if domain != "" {

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"postern/pkg/auth"
 	"postern/pkg/config"
 	"postern/pkg/maillog"
+	"postern/pkg/resolve"
 	"postern/pkg/rewrite"
 )
 
@@ -59,24 +59,21 @@ type server struct {
 
 // policy is the access-control configuration.
 type policy struct {
-	lists               map[string][]string
-	mynetworks          *netList
-	localAddrs          []netip.Addr
-	mydestination       []string
-	virtualAliasDomains *rewrite.DomainList
-	relayDomains        []string
-	relayCode           int
-	rejectCode          int
-	deferCode           int
-	unknownLocalCode    int
-	rejectUnlisted      bool
-	unknownVirtualCode  int
-	localMaps           *rewrite.Finder   // local_recipient_maps; nil: no check
-	knownMaps           []*rewrite.Finder // recipient_canonical_maps, canonical_maps, virtual_alias_maps
-	canon               rewrite.Canon
-	delimiter           string
-	doubleBounce        string
-	rewriteLocal        []string // local_header_rewrite_clients
+	lists              map[string][]string
+	res                *resolve.Resolver // trivial-rewrite: canonical form, address classes
+	mynetworks         *resolve.List
+	relayCode          int
+	rejectCode         int
+	deferCode          int
+	unknownLocalCode   int
+	rejectUnlisted     bool
+	unknownVirtualCode int
+	localMaps          *rewrite.Finder   // local_recipient_maps; nil: no check
+	knownMaps          []*rewrite.Finder // recipient_canonical_maps, canonical_maps, virtual_alias_maps
+	canon              *resolve.Canon
+	delimiter          string
+	doubleBounce       string
+	rewriteLocal       []string // local_header_rewrite_clients
 
 	access           map[string]*accessTable // check_*_access tables by spec
 	loginMaps        *accessTable            // smtpd_sender_login_maps
@@ -129,20 +126,15 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 	}
 	p := &policy{
 		lists:              map[string][]string{},
-		mydestination:      cfg.List("mydestination"),
-		relayDomains:       cfg.List("relay_domains"),
 		relayCode:          int(cfg.Int("relay_domains_reject_code")),
 		rejectCode:         int(cfg.Int("reject_code")),
 		deferCode:          int(cfg.Int("defer_code")),
 		unknownLocalCode:   int(cfg.Int("unknown_local_recipient_reject_code")),
 		rejectUnlisted:     cfg.Bool("smtpd_reject_unlisted_recipient"),
 		unknownVirtualCode: int(cfg.Int("unknown_virtual_alias_reject_code")),
-		canon: rewrite.Canon{MyOrigin: s.myorigin, MyDomain: cfg.Get("mydomain"),
-			AppendDot: cfg.Bool("append_dot_mydomain")},
-		delimiter:    cfg.Get("recipient_delimiter"),
-		doubleBounce: strings.ToLower(cfg.Get("double_bounce_sender")),
-		rewriteLocal: cfg.List("local_header_rewrite_clients"),
-		localAddrs:   localAddrs(cfg.List("inet_interfaces"), cfg.List("proxy_interfaces")),
+		delimiter:          cfg.Get("recipient_delimiter"),
+		doubleBounce:       strings.ToLower(cfg.Get("double_bounce_sender")),
+		rewriteLocal:       cfg.List("local_header_rewrite_clients"),
 	}
 	if err := p.openTables(cfg, log); err != nil {
 		return nil, err
@@ -164,11 +156,6 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 	if !working {
 		return nil, fmt.Errorf("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: %s", workingRejectsText)
 	}
-	nl, warns := parseNetList(cfg.List("mynetworks"))
-	for _, w := range warns {
-		log.Warn("mynetworks: %s", w)
-	}
-	p.mynetworks = nl
 	s.policy = p
 	return s, nil
 }

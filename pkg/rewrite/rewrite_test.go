@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"postern/pkg/resolve"
 	"postern/pkg/table"
 )
 
@@ -157,7 +158,7 @@ func TestMap(t *testing.T) {
 			t.Errorf("Map(%s, %v) = %q, %v, %v; want %q", tc.addr, tc.propagate, got, found, err, tc.want)
 		}
 	}
-	f.Canon = &Canon{MyOrigin: "origin.test", MyDomain: "dom.test", AppendDot: true}
+	f.Canon = &resolve.Canon{MyOrigin: "origin.test", MyDomain: "dom.test", AppendAt: true, AppendDot: true}
 	f.Maps = maps(t, "inline:{ a@x.test=b@host }")
 	if got, _, _ := f.Map("a@x.test", false); !reflect.DeepEqual(got, []string{"b@host.dom.test"}) {
 		t.Errorf("append_dot_mydomain: %q", got)
@@ -272,44 +273,5 @@ func TestMap11(t *testing.T) {
 		if got != tc.want || multi != tc.multi || nested != tc.nested || err != nil {
 			t.Errorf("Map11(%s) = %q %v %v %v, want %q %v %v", tc.in, got, multi, nested, err, tc.want, tc.multi, tc.nested)
 		}
-	}
-}
-
-func TestDomainList(t *testing.T) {
-	virt := texthash(t, "example.com anything\ninfo@other.com x\n.sub.test y\n")
-	dir := t.TempDir()
-	file := filepath.Join(dir, "domains")
-	os.WriteFile(file, []byte("# comment\nfromfile.test, also.test\n"), 0644)
-	dl, err := OpenDomainList([]string{"fossedu.org", "!no.linuxelabs.com", ".linuxelabs.com", "linuxelabs.com", file, virt, "nis:foo"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d, want := range map[string]bool{
-		"fossedu.org": true, "FOSSEDU.ORG.": true, "linuxelabs.com": true, "a.linuxelabs.com": true,
-		"no.linuxelabs.com": false, "fromfile.test": true, "also.test": true,
-		"example.com": true, "other.com": false, "a.sub.test": true, "sub.test": false, "x.test": false,
-	} {
-		if got, err := dl.Match(d); got != want || err != nil {
-			t.Errorf("Match(%s) = %v, %v; want %v", d, got, err, want)
-		}
-	}
-	if n := (*DomainList)(nil).Len(); n != 0 {
-		t.Error(n)
-	}
-}
-
-func TestCanon(t *testing.T) {
-	c := &Canon{MyOrigin: "origin.test", MyDomain: "dom.test", AppendDot: true}
-	for in, want := range map[string]string{
-		"user": "user@origin.test", "user@host": "user@host.dom.test", "user@a.b.": "user@a.b",
-		"user@[1.2.3.4]": "user@[1.2.3.4]", "": "",
-	} {
-		if got := c.Address(in); got != want {
-			t.Errorf("Address(%q) = %q, want %q", in, got, want)
-		}
-	}
-	c.AppendDot = false
-	if got := c.Address("user@host"); got != "user@host" {
-		t.Error(got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"postern/pkg/addr"
+	"postern/pkg/resolve"
 	"postern/pkg/table"
 )
 
@@ -28,7 +29,7 @@ type Finder struct {
 	// DoubleBounce is double_bounce_sender: like postmaster, never split at a delimiter.
 	DoubleBounce string
 	// Canon canonicalises results (bare "user" -> user@$myorigin); nil = MyOrigin only.
-	Canon *Canon
+	Canon *resolve.Canon
 
 	once  sync.Once
 	fixed []bool
@@ -165,7 +166,7 @@ func (f *Finder) Map(address string, propagate bool) ([]string, bool, error) {
 	}
 	canon := f.Canon
 	if canon == nil {
-		canon = &Canon{MyOrigin: f.MyOrigin}
+		canon = &resolve.Canon{MyOrigin: f.MyOrigin, AppendAt: true}
 	}
 	var out []string
 	for _, a := range SplitAddresses(v) {

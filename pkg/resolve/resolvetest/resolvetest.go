@@ -24,8 +24,14 @@ type Row struct {
 	Nexthop   string
 }
 
-// Load parses the table: its main.cf part as a configuration, and its rows.
-func Load(t testing.TB) (*config.Config, []Row) {
+// Conf is the main.cf part of the table, for tests that build a program's configuration
+// from text.
+func Conf(t testing.TB) string {
+	conf, _ := split(t)
+	return conf
+}
+
+func split(t testing.TB) (conf, rows string) {
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "testdata", "classes.txt"))
 	if err != nil {
@@ -35,6 +41,12 @@ func Load(t testing.TB) (*config.Config, []Row) {
 	if !ok {
 		t.Fatal("classes.txt: no --- line")
 	}
+	return conf + "\n", rows
+}
+
+// Load parses the table: its main.cf part as a configuration, and its rows.
+func Load(t testing.TB) (*config.Config, []Row) {
+	conf, rows := split(t)
 	cfg, err := config.Parse(strings.NewReader(conf))
 	if err != nil {
 		t.Fatal(err)
