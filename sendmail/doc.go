@@ -28,7 +28,9 @@
 // small responder of its own with smtpd's reply texts: HELO, EHLO (PIPELINING, SIZE, VRFY,
 // ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 when enabled; no STARTTLS, AUTH, ETRN or
 // CHUNKING), MAIL (SIZE, BODY, RET, ENVID, SMTPUTF8, AUTH ignored), RCPT (NOTIFY, ORCPT),
-// DATA, RSET, NOOP, VRFY, QUIT. Each message goes to postdrop as a plain submission would;
+// DATA, RSET, NOOP, VRFY, QUIT. MAIL's and RCPT's arguments are parsed by
+// postern/pkg/smtpcmd, smtpd's parser, so a malformed one gets the same Postfix reply from
+// both. Each message goes to postdrop as a plain submission would;
 // "250 2.0.0 Ok: queued as ID" names the maildrop file, and pickup later gives the message
 // the queue ID that the mail log shows. No access restrictions apply (the user could run
 // sendmail anyway); MAIL FROM gets "452 4.3.1 Insufficient system storage" under the same

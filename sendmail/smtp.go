@@ -10,6 +10,7 @@ import (
 
 	"postern/pkg/config"
 	"postern/pkg/queue"
+	"postern/pkg/smtpcmd"
 )
 
 // sendmail -bs: an SMTP dialogue on standard input and output, as the invoking user. Postfix
@@ -227,92 +228,36 @@ func (s *smtpSession) reset() {
 	s.mail, s.from, s.attrs, s.rcpts = false, "", nil, nil
 }
 
-// pathArg takes "FROM:<addr> params" (or TO:) apart. Postfix's strict_rfc821_envelopes = no:
-// spaces after the colon and a missing pair of brackets are accepted.
-func pathArg(arg, prefix string) (addr string, params []string, ok bool) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", nil, false
-	}
-	rest := strings.TrimLeft(arg[len(prefix):], " \t")
-	if strings.HasPrefix(rest, "<") {
-		end := strings.IndexByte(rest, '>')
-		if end < 0 {
-			return "", nil, false
-		}
-		addr, rest = rest[1:end], rest[end+1:]
-	} else {
-		i := strings.IndexAny(rest, " \t")
-		if i < 0 {
-			i = len(rest)
-		}
-		addr, rest = rest[:i], rest[i:]
-		if addr == "" {
-			return "", nil, false
-		}
-	}
-	return addr, strings.Fields(rest), true
-}
-
+// mailCmd and rcptCmd parse their arguments with pkg/smtpcmd, as smtpd does, so both
+// answer a malformed command with Postfix's reply.
 func (s *smtpSession) mailCmd(arg string) {
 	if s.mail {
 		s.reply("503 5.5.1 Error: nested MAIL command")
 		return
 	}
-	from, params, ok := pathArg(arg, "FROM:")
-	if !ok {
-		s.reply("501 5.5.4 Syntax: MAIL FROM:<address>")
+	from, m, bad := smtpcmd.MailArg(arg, smtpcmd.Options{SMTPUTF8: s.utf8, DSN: true})
+	if bad != "" {
+		s.reply(bad)
 		return
 	}
 	var attrs []string
-	var size int64
-	for _, p := range params {
-		k, v, _ := strings.Cut(p, "=")
-		switch strings.ToUpper(k) {
-		case "SIZE":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				s.reply("501 5.5.4 Bad message size syntax")
-				return
-			}
-			size = n
-		case "BODY":
-			switch strings.ToUpper(v) {
-			case "8BITMIME":
-				attrs = append(attrs, "encoding=8bit")
-			case "7BIT":
-				attrs = append(attrs, "encoding=7bit")
-			default:
-				s.reply("501 5.5.4 Unsupported BODY parameter")
-				return
-			}
-		case "RET":
-			switch strings.ToUpper(v) {
-			case "FULL":
-				attrs = append(attrs, "ret_flags="+strconv.Itoa(retFull))
-			case "HDRS":
-				attrs = append(attrs, "ret_flags="+strconv.Itoa(retHdrs))
-			default:
-				s.reply("501 5.5.4 Bad RET parameter syntax")
-				return
-			}
-		case "ENVID":
-			attrs = append(attrs, "envelope_id="+xtextDecode(v))
-		case "SMTPUTF8":
-			if !s.utf8 {
-				s.reply("555 5.5.4 Unsupported option: " + p)
-				return
-			}
-		case "AUTH":
-		default:
-			s.reply("555 5.5.4 Unsupported option: " + p)
-			return
-		}
+	switch m.Body {
+	case "8BITMIME":
+		attrs = append(attrs, "encoding=8bit")
+	case "7BIT":
+		attrs = append(attrs, "encoding=7bit")
 	}
-	if s.sizeLimit > 0 && size > s.sizeLimit {
+	if m.Ret != 0 {
+		attrs = append(attrs, "ret_flags="+strconv.Itoa(m.Ret))
+	}
+	if m.Envid != "" {
+		attrs = append(attrs, "envelope_id="+m.Envid)
+	}
+	if s.sizeLimit > 0 && m.Size > s.sizeLimit {
 		s.reply("552 5.3.4 Message size exceeds fixed limit")
 		return
 	}
-	if !queue.StorageOK(s.queueDir, s.sizeLimit, s.minFree, size) {
+	if !queue.StorageOK(s.queueDir, s.sizeLimit, s.minFree, m.Size) {
 		s.warn("not enough free space in mail queue: %s", s.queueDir)
 		s.reply("452 4.3.1 Insufficient system storage")
 		return
@@ -326,28 +271,14 @@ func (s *smtpSession) rcptCmd(arg string) {
 		s.reply("503 5.5.1 Error: need MAIL command")
 		return
 	}
-	to, params, ok := pathArg(arg, "TO:")
-	if !ok || to == "" {
-		s.reply("501 5.5.4 Syntax: RCPT TO:<address>")
+	to, p, bad := smtpcmd.RcptArg(arg, smtpcmd.Options{DSN: true})
+	if bad != "" {
+		s.reply(bad)
 		return
 	}
-	r := smtpRcpt{addr: to}
-	for _, p := range params {
-		k, v, _ := strings.Cut(p, "=")
-		switch strings.ToUpper(k) {
-		case "NOTIFY":
-			n, err := parseNotify(strings.ToLower(v))
-			if err != nil {
-				s.reply("501 5.5.4 Error: Bad NOTIFY parameter syntax")
-				return
-			}
-			r.notify = n
-		case "ORCPT":
-			r.orcpt = xtextDecode(v)
-		default:
-			s.reply("555 5.5.4 Unsupported option: " + p)
-			return
-		}
+	r := smtpRcpt{addr: to, notify: p.Notify}
+	if p.OrcptType != "" {
+		r.orcpt = p.OrcptType + ";" + p.Orcpt
 	}
 	if s.rcptLimit > 0 && len(s.rcpts) >= s.rcptLimit {
 		s.reply("452 4.5.3 Error: too many recipients")
@@ -454,25 +385,6 @@ func (s *smtpSession) readContentLine() ([]byte, error) {
 		}
 		return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r")), nil
 	}
-}
-
-// xtextDecode undoes RFC 3461 xtext ("+XX" hex escapes).
-func xtextDecode(v string) string {
-	if !strings.Contains(v, "+") {
-		return v
-	}
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if v[i] == '+' && i+2 < len(v) {
-			if n, err := strconv.ParseUint(v[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(v[i])
-	}
-	return b.String()
 }
 
 // printable makes client text safe to echo in a reply.

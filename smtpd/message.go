@@ -40,16 +40,7 @@ func (s *session) mail(arg string) {
 		s.answer("503 5.5.1 Error: nested MAIL command")
 		return
 	}
-	from, params, err := smtpcmd.Path(arg, "FROM:")
-	switch err {
-	case smtpcmd.ErrSyntax:
-		s.answer("501 5.5.4 Syntax: MAIL FROM:<address>")
-		return
-	case smtpcmd.ErrAddress:
-		s.answer("501 5.1.7 Bad sender address syntax")
-		return
-	}
-	opts, r := smtpcmd.ParseMail(params, s.paramOptions())
+	from, opts, r := smtpcmd.MailArg(arg, s.paramOptions())
 	switch {
 	case r != "":
 	case s.srv.sizeLimit > 0 && opts.Size > s.srv.sizeLimit:
@@ -82,16 +73,7 @@ func (s *session) rcpt(arg string) {
 		s.answer("503 5.5.1 Error: RCPT after BDAT")
 		return
 	}
-	to, params, err := smtpcmd.Path(arg, "TO:")
-	switch {
-	case err == smtpcmd.ErrSyntax:
-		s.answer("501 5.5.4 Syntax: RCPT TO:<address>")
-		return
-	case err != nil || to == "":
-		s.answer("501 5.1.3 Bad recipient address syntax")
-		return
-	}
-	opts, r := smtpcmd.ParseRcpt(params, s.paramOptions())
+	to, opts, r := smtpcmd.RcptArg(arg, s.paramOptions())
 	if r == "" && s.srv.rcptLimit > 0 && len(s.rcpts) >= s.srv.rcptLimit {
 		r = "452 4.5.3 Error: too many recipients"
 	}

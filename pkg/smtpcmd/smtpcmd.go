@@ -313,6 +313,33 @@ func visible(s string) string {
 	}, s)
 }
 
+// MailArg reads MAIL's argument: the sender in internal form ("" for <>) and its
+// parameters, or Postfix's reply to a malformed argument.
+func MailArg(arg string, o Options) (from string, m Mail, reply string) {
+	from, params, err := Path(arg, "FROM:")
+	switch err {
+	case ErrSyntax:
+		return "", m, "501 5.5.4 Syntax: MAIL FROM:<address>"
+	case ErrAddress:
+		return "", m, "501 5.1.7 Bad sender address syntax"
+	}
+	m, reply = ParseMail(params, o)
+	return from, m, reply
+}
+
+// RcptArg reads RCPT's argument as MailArg reads MAIL's; the null address is refused.
+func RcptArg(arg string, o Options) (to string, r Rcpt, reply string) {
+	to, params, err := Path(arg, "TO:")
+	switch {
+	case err == ErrSyntax:
+		return "", r, "501 5.5.4 Syntax: RCPT TO:<address>"
+	case err != nil || to == "":
+		return "", r, "501 5.1.3 Bad recipient address syntax"
+	}
+	r, reply = ParseRcpt(params, o)
+	return to, r, reply
+}
+
 // Chunk reads BDAT's argument: "SIZE" or "SIZE LAST", the size in digits only.
 func Chunk(arg string) (size int64, last, ok bool) {
 	f := strings.Fields(arg)

@@ -156,3 +156,31 @@ func FuzzPath(f *testing.F) {
 		Chunk(arg)
 	})
 }
+
+// TestArgs: MAIL's and RCPT's whole argument, with Postfix's replies.
+func TestArgs(t *testing.T) {
+	o := Options{DSN: true}
+	for _, tc := range []struct{ arg, addr, reply string }{
+		{"FROM:<a@b> RET=FULL", "a@b", ""},
+		{"FROM:<>", "", ""},
+		{"FROM", "", "501 5.5.4 Syntax: MAIL FROM:<address>"},
+		{"FROM:<a@>", "", "501 5.1.7 Bad sender address syntax"},
+		{"FROM:<a@b> X=1", "a@b", "555 5.5.4 Unsupported option: X=1"},
+	} {
+		from, _, reply := MailArg(tc.arg, o)
+		if from != tc.addr || reply != tc.reply {
+			t.Errorf("MailArg(%q) = %q, %q; want %q, %q", tc.arg, from, reply, tc.addr, tc.reply)
+		}
+	}
+	for _, tc := range []struct{ arg, addr, reply string }{
+		{"TO: postmaster NOTIFY=NEVER", "postmaster", ""},
+		{"TO:", "", "501 5.5.4 Syntax: RCPT TO:<address>"},
+		{"TO:<>", "", "501 5.1.3 Bad recipient address syntax"},
+		{"TO:<a@b> NOTIFY=x", "a@b", "501 5.5.4 Error: Bad NOTIFY parameter syntax"},
+	} {
+		to, _, reply := RcptArg(tc.arg, o)
+		if to != tc.addr || reply != tc.reply {
+			t.Errorf("RcptArg(%q) = %q, %q; want %q, %q", tc.arg, to, reply, tc.addr, tc.reply)
+		}
+	}
+}
