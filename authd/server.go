@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +16,7 @@ import (
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/passwd"
+	"postern/pkg/printable"
 	"postern/pkg/shadow"
 )
 
@@ -162,7 +162,7 @@ func (s *server) authenticate(req ipc.Attrs) ipc.Attrs {
 		a, err = s.find(user)
 	}
 	if err != nil {
-		s.log.Warn("%s authentication: user=<%s>, rip=%s: %v", service, printable(user), rip, err)
+		s.log.Warn("%s authentication: user=<%s>, rip=%s: %v", service, printable.String(printable.Trunc(user, 100), '?'), rip, err)
 		return ipc.Attrs{{Name: "status", Value: "temp"}, {Name: "reason", Value: "authentication backend unavailable"}}
 	}
 	s.hashSem <- struct{}{}
@@ -191,7 +191,7 @@ func (s *server) authenticate(req ipc.Attrs) ipc.Attrs {
 	if !ok {
 		delay := s.throttle.failure(rip, user, start)
 		s.log.Warn("%s authentication failed: user=<%s>, rip=%s, reason=%s, delay=%s",
-			service, printable(user), rip, reason, maillog.FormatDelay(delay))
+			service, printable.String(printable.Trunc(user, 100), '?'), rip, reason, maillog.FormatDelay(delay))
 		if rest := delay - s.now().Sub(start); rest > 0 {
 			s.sleep(rest)
 		}
@@ -208,26 +208,13 @@ func (s *server) lookup(req ipc.Attrs) ipc.Attrs {
 	}
 	a, err := s.find(user)
 	if err != nil {
-		s.log.Warn("lookup user=<%s>: %v", printable(user), err)
+		s.log.Warn("lookup user=<%s>: %v", printable.String(printable.Trunc(user, 100), '?'), err)
 		return ipc.Attrs{{Name: "status", Value: "temp"}, {Name: "reason", Value: "authentication backend unavailable"}}
 	}
 	if a == nil || a.user.Home == "" {
 		return failReply
 	}
 	return a.user.Reply()
-}
-
-// printable keeps hostile usernames from forging log lines.
-func printable(s string) string {
-	if len(s) > 100 {
-		s = s[:100] + "..."
-	}
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // peerUID is the uid of the process at the other end of a unix socket.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -90,7 +91,7 @@ func (n *notice) compose() []string {
 			s = fmt.Sprintf("<%s>: %s", e.Recipient, e.Reason)
 		}
 		add("")
-		out = append(out, wrap(printable(s), 79, 4)...)
+		out = append(out, wrap(printable.ASCII(s, '?'), 79, 4)...)
 	}
 	add("")
 
@@ -101,23 +102,23 @@ func (n *notice) compose() []string {
 	add("")
 	add("Reporting-MTA: dns; %s", n.hostname)
 	if n.envid != "" {
-		add("Original-Envelope-Id: %s", printable(n.envid))
+		add("Original-Envelope-Id: %s", printable.ASCII(n.envid, '?'))
 	}
 	add("X-%s-Queue-ID: %s", n.mailName, n.queueID)
-	add("X-%s-Sender: rfc822; %s", n.mailName, printable(n.sender))
+	add("X-%s-Sender: rfc822; %s", n.mailName, printable.ASCII(n.sender, '?'))
 	if !n.arrival.IsZero() {
 		add("Arrival-Date: %s", mailDate(n.arrival))
 	}
 	for _, e := range n.entries {
 		add("")
-		add("Final-Recipient: rfc822; %s", printable(e.Recipient))
+		add("Final-Recipient: rfc822; %s", printable.ASCII(e.Recipient, '?'))
 		switch {
 		case e.DSNOrig != "":
 			if typ, a, ok := strings.Cut(e.DSNOrig, ";"); ok {
-				add("Original-Recipient: %s;%s", printable(typ), printable(a))
+				add("Original-Recipient: %s;%s", printable.ASCII(typ, '?'), printable.ASCII(a, '?'))
 			}
 		case e.Original != "":
-			add("Original-Recipient: rfc822; %s", printable(e.Original))
+			add("Original-Recipient: rfc822; %s", printable.ASCII(e.Original, '?'))
 		}
 		// A report says what the log says: delivered, relayed, or for sendmail -v also
 		// failed or delayed.
@@ -135,12 +136,12 @@ func (n *notice) compose() []string {
 		add("Action: %s", action)
 		add("Status: %s", statusCode(e.Status, n.kind))
 		if e.MTAType != "" && e.MTAName != "" {
-			add("Remote-MTA: %s; %s", printable(e.MTAType), printable(e.MTAName))
+			add("Remote-MTA: %s; %s", printable.ASCII(e.MTAType, '?'), printable.ASCII(e.MTAName, '?'))
 		}
 		if e.DiagType != "" && e.DiagText != "" {
-			add("Diagnostic-Code: %s; %s", printable(e.DiagType), printable(e.DiagText))
+			add("Diagnostic-Code: %s; %s", printable.ASCII(e.DiagType, '?'), printable.ASCII(e.DiagText, '?'))
 		} else if e.Reason != "" {
-			add("Diagnostic-Code: X-%s; %s", n.mailName, printable(e.Reason))
+			add("Diagnostic-Code: X-%s; %s", n.mailName, printable.ASCII(e.Reason, '?'))
 		}
 		if n.kind == delay && !n.arrival.IsZero() {
 			add("Will-Retry-Until: %s", mailDate(n.arrival.Add(n.lifetime)))
@@ -211,23 +212,6 @@ func statusCode(code string, k kind) string {
 // mailDate is Postfix's mail_date(): local time, space-padded day, zone name in parentheses.
 func mailDate(t time.Time) string {
 	return t.Local().Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")
-}
-
-// printable masks control and non-ASCII characters as Postfix's printable() does, so log text
-// cannot break the report's structure.
-func printable(s string) string {
-	b := []byte(s)
-	changed := false
-	for i, c := range b {
-		if c < 0x20 && c != '\t' || c >= 0x7f {
-			b[i] = '?'
-			changed = true
-		}
-	}
-	if !changed {
-		return s
-	}
-	return string(b)
 }
 
 // wrap breaks s at spaces into lines of at most width columns (a longer word stays whole);

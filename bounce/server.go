@@ -15,6 +15,7 @@ import (
 	"postern/pkg/header"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -409,7 +410,7 @@ func messageID(lines []string) string {
 		}
 		v = strings.TrimSpace(v)
 		if strings.HasPrefix(v, "<") && strings.Contains(v, ">") {
-			return printable(v[:strings.IndexByte(v, '>')+1])
+			return printable.ASCII(v[:strings.IndexByte(v, '>')+1], '?')
 		}
 		return ""
 	}

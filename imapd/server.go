@@ -16,6 +16,7 @@ import (
 	"postern/pkg/config"
 	"postern/pkg/handoff"
 	"postern/pkg/maillog"
+	"postern/pkg/printable"
 )
 
 type server struct {
@@ -290,18 +291,18 @@ func (s *server) login(c *client, tag, name, pass string) (*auth.User, bool) {
 	var temp *auth.TempError
 	switch {
 	case errors.As(err, &temp):
-		s.log.Warn("authentication service: %s; user=<%s>, rip=%s", temp.Reason, printable(name), c.rip)
+		s.log.Warn("authentication service: %s; user=<%s>, rip=%s", temp.Reason, printable.String(name, '?'), c.rip)
 		c.reply("* BYE Temporary problem, please try again later")
 		return nil, true
 	case err != nil:
-		s.log.Info("Login failed: user=<%s>, method=PLAIN, rip=%s, lip=%s%s", printable(name), c.rip, c.lip, tlsNote)
+		s.log.Info("Login failed: user=<%s>, method=PLAIN, rip=%s, lip=%s%s", printable.String(name, '?'), c.rip, c.lip, tlsNote)
 		return nil, c.reply(tag+" NO [AUTHENTICATIONFAILED] Login failed.") != nil
 	}
 	if !s.canServe(u) {
-		s.log.Warn("cannot serve user=<%s> (uid %d) as uid %d: imapd must run as root for other users", printable(u.Username), u.UID, os.Geteuid())
+		s.log.Warn("cannot serve user=<%s> (uid %d) as uid %d: imapd must run as root for other users", printable.String(u.Username, '?'), u.UID, os.Geteuid())
 		return nil, c.reply(tag+" NO [UNAVAILABLE] Login failed.") != nil
 	}
-	s.log.Info("Login: user=<%s>, method=PLAIN, rip=%s, lip=%s%s", printable(u.Username), c.rip, c.lip, tlsNote)
+	s.log.Info("Login: user=<%s>, method=PLAIN, rip=%s, lip=%s%s", printable.String(u.Username, '?'), c.rip, c.lip, tlsNote)
 	if c.reply(tag+" OK [CAPABILITY "+s.postCaps()+"] LOGIN Ok.") != nil {
 		return nil, true
 	}
@@ -316,16 +317,6 @@ func (s *server) canServe(u *auth.User) bool {
 		return u.UID != 0 // never serve mail as root
 	}
 	return u.UID == os.Geteuid()
-}
-
-// printable keeps log lines one line.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // handoff serves the logged-in connection as the user.

@@ -5,9 +5,9 @@ import (
 
 	"postern/pkg/aliases"
 	"postern/pkg/config"
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
+	"postern/pkg/printable"
 	"postern/pkg/resolve"
 	"postern/pkg/table"
 )
@@ -168,7 +168,7 @@ func (x *expansion) alias(rc *rcpt, st state) bool {
 			continue
 		}
 		if st.level > maxAliasDepth {
-			x.s.log.Warn("alias database loop for %s", deliver.Printable(name))
+			x.s.log.Warn("alias database loop for %s", printable.Except(name, '_', "\t"))
 			x.record(rc.Addr, st, dsn.Bounce("5.4.6", "alias database loop for %s", name))
 			return true
 		}
@@ -238,10 +238,10 @@ func (x *expansion) alias(rc *rcpt, st state) bool {
 
 		items, perr := aliases.ParseItems(value)
 		if perr != nil {
-			x.s.log.Warn("%s: alias %s: %v", x.r.QueueID, deliver.Printable(name), perr)
+			x.s.log.Warn("%s: alias %s: %v", x.r.QueueID, printable.Except(name, '_', "\t"), perr)
 		}
 		if len(items) == 0 {
-			x.s.log.Warn("no recipient in alias lookup result for %s", deliver.Printable(name))
+			x.s.log.Warn("no recipient in alias lookup result for %s", printable.Except(name, '_', "\t"))
 			x.record(rc.Addr, st, dsn.Defer("4.3.0", "alias database unavailable"))
 			return true
 		}

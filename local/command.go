@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"postern/pkg/dsn"
+	"postern/pkg/printable"
 )
 
 // shellSafe are the characters of a command that local runs without a
@@ -72,7 +73,7 @@ func runCommand(j *job, content io.Reader) result {
 	path, err := lookPath(argv[0])
 	if err != nil {
 		return fail("5.3.0", "Command died with status 1: \"%s\". Command output: execvp %s: %s",
-			j.Command, argv[0], errText(err))
+			j.Command, argv[0], printable.Strerror(err))
 	}
 	cmd := exec.Command(path)
 	cmd.Args = argv
@@ -84,10 +85,10 @@ func runCommand(j *job, content io.Reader) result {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return fail("4.3.0", "Command failed: %s: \"%s\"", errText(err), j.Command)
+		return fail("4.3.0", "Command failed: %s: \"%s\"", printable.Strerror(err), j.Command)
 	}
 	if err := cmd.Start(); err != nil {
-		return fail("4.3.0", "Command failed: %s: \"%s\"", errText(err), j.Command)
+		return fail("4.3.0", "Command failed: %s: \"%s\"", printable.Strerror(err), j.Command)
 	}
 	var timedOut atomic.Bool
 	limit := j.TimeLimit
@@ -135,13 +136,13 @@ func runCommand(j *job, content io.Reader) result {
 		return fail("5.3.0", "%s", withOutput("Command died with status "+strconv.Itoa(code)+": \""+j.Command+"\""))
 	}
 	if cr.err != nil {
-		return fail("4.3.0", "error reading message: %s", errText(cr.err))
+		return fail("4.3.0", "error reading message: %s", printable.Strerror(cr.err))
 	}
 	if waitErr != nil {
-		return fail("4.3.0", "Command failed: %s: \"%s\"", errText(waitErr), j.Command)
+		return fail("4.3.0", "Command failed: %s: \"%s\"", printable.Strerror(waitErr), j.Command)
 	}
 	if werr != nil && !errors.Is(werr, syscall.EPIPE) && !errors.Is(werr, os.ErrClosed) {
-		return fail("4.3.0", "Command failed: %s: \"%s\"", errText(werr), j.Command)
+		return fail("4.3.0", "Command failed: %s: \"%s\"", printable.Strerror(werr), j.Command)
 	}
 	return result{Code: "2.0.0", Text: "delivered to command: " + j.Command}
 }

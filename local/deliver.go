@@ -12,6 +12,7 @@ import (
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 	"postern/pkg/runas"
 )
@@ -186,7 +187,7 @@ func (s *server) handle(a ipc.Attrs) (st dsn.Status) {
 	r.start = start
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("%s: internal error delivering to %s: %v", r.QueueID, deliver.Printable(deliver.Trunc(r.Recipient)), p)
+			s.log.Error("%s: internal error delivering to %s: %v", r.QueueID, printable.Except(printable.Trunc(r.Recipient, 100), '_', "\t"), p)
 			st = dsn.Defer("4.3.0", "internal error")
 			r.logged = false
 		}

@@ -10,7 +10,7 @@ import (
 
 	"postern/pkg/aliases"
 	"postern/pkg/config"
-	"postern/pkg/deliver"
+	"postern/pkg/printable"
 	"postern/pkg/runas"
 )
 
@@ -111,20 +111,20 @@ func (x *expansion) dotforward(rc *rcpt, u *account, st state) bool {
 	}
 	switch {
 	case fi.Mode&unix.S_IFMT != unix.S_IFREG:
-		return warn("file %s is not a regular file", deliver.Printable(path))
+		return warn("file %s is not a regular file", printable.Except(path, '_', "\t"))
 	case fi.Uid != 0 && int(fi.Uid) != u.UID:
-		return warn("file %s has bad owner uid %d", deliver.Printable(path), fi.Uid)
+		return warn("file %s has bad owner uid %d", printable.Except(path, '_', "\t"), fi.Uid)
 	case fi.Mode&0o002 != 0:
-		return warn("file %s is world writable", deliver.Printable(path))
+		return warn("file %s is world writable", printable.Except(path, '_', "\t"))
 	}
 	f, err := runas.Open(path, runas.Identity{UID: uid, GID: gid}, true)
 	if err != nil {
-		return warn("cannot open file %s: %s", deliver.Printable(path), errText(errors.Unwrap(err)))
+		return warn("cannot open file %s: %s", printable.Except(path, '_', "\t"), printable.Strerror(errors.Unwrap(err)))
 	}
 	items, err := readList(f, &fi)
 	f.Close()
 	if err != nil {
-		warn("%s: %v", deliver.Printable(path), err)
+		warn("%s: %v", printable.Except(path, '_', "\t"), err)
 	}
 	if len(items) == 0 {
 		return false

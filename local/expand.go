@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"postern/pkg/aliases"
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
+	"postern/pkg/printable"
 	"postern/pkg/resolve"
 )
 
@@ -130,7 +130,7 @@ func (x *expansion) finish() dsn.Status {
 // :include: file, within the expansion limit.
 func (x *expansion) list(rc *rcpt, items []aliases.Item, st state, what string) {
 	if x.items+len(items) > x.s.xc.maxItems {
-		x.s.log.Warn("%s: %s: expansion to more than %d destinations", x.r.QueueID, deliver.Printable(what), x.s.xc.maxItems)
+		x.s.log.Warn("%s: %s: expansion to more than %d destinations", x.r.QueueID, printable.Except(what, '_', "\t"), x.s.xc.maxItems)
 		x.record(rc.Addr, st, dsn.Bounce("5.2.4", "too many destinations in the expansion of %s (limit %d)", rc.Addr, x.s.xc.maxItems))
 		return
 	}
@@ -171,7 +171,7 @@ func (x *expansion) address(a string, noAlias bool, st state) {
 		a = spliceExtension(a, x.s.cfg.recipientDelim[:1], st.unmatched)
 	}
 	if len(a) > maxAddress {
-		x.record(deliver.Printable(a[:100])+"...", st, dsn.Bounce("5.1.3", "address too long"))
+		x.record(printable.Except(a[:100], '_', "\t")+"...", st, dsn.Bounce("5.1.3", "address too long"))
 		return
 	}
 	if x.s.xc.res == nil {

@@ -6,9 +6,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/passwd"
+	"postern/pkg/printable"
 	"postern/pkg/runas"
 )
 
@@ -32,26 +32,26 @@ func (x *expansion) include(rc *rcpt, path string, st state) {
 		x.record(rc.Addr, st, dsn.Bounce("5.3.5", "mail system configuration error"))
 	}
 	if path == "" || path[0] != '/' {
-		config(":include:%s uses a relative path", deliver.Printable(path))
+		config(":include:%s uses a relative path", printable.Except(path, '_', "\t"))
 		return
 	}
 	fi, err := runas.Stat(path, runas.Identity{UID: uid, GID: gid}, false)
 	switch {
 	case err != nil:
-		config("unable to lookup :include: file %s: %s", deliver.Printable(path), errText(err))
+		config("unable to lookup :include: file %s: %s", printable.Except(path, '_', "\t"), printable.Strerror(err))
 		return
 	case fi.Mode&unix.S_IFMT != unix.S_IFREG:
-		config(":include: file %s is not a regular file", deliver.Printable(path))
+		config(":include: file %s is not a regular file", printable.Except(path, '_', "\t"))
 		return
 	case fi.Mode&0o002 != 0:
-		config(":include: file %s is world writable", deliver.Printable(path))
+		config(":include: file %s is world writable", printable.Except(path, '_', "\t"))
 		return
 	}
 	st.expType = expInclude
 	if uid == 0 && fi.Uid != 0 {
 		u, err := passwd.LookupUID(int(fi.Uid))
 		if err != nil {
-			x.s.log.Warn("%s: cannot find :include: file owner username", deliver.Printable(path))
+			x.s.log.Warn("%s: cannot find :include: file owner username", printable.Except(path, '_', "\t"))
 			x.record(rc.Addr, st, dsn.Defer("4.3.5", "mail system configuration error"))
 			return
 		}
@@ -63,13 +63,13 @@ func (x *expansion) include(rc *rcpt, path string, st state) {
 	}
 	f, err := runas.Open(path, runas.Identity{UID: uid, GID: gid}, false)
 	if err != nil {
-		config("cannot open include file %s: %s", deliver.Printable(path), errText(errors.Unwrap(err)))
+		config("cannot open include file %s: %s", printable.Except(path, '_', "\t"), printable.Strerror(errors.Unwrap(err)))
 		return
 	}
 	items, err := readList(f, nil)
 	f.Close()
 	if err != nil {
-		x.s.log.Warn(":include: file %s: %v", deliver.Printable(path), err)
+		x.s.log.Warn(":include: file %s: %v", printable.Except(path, '_', "\t"), err)
 	}
 	if len(items) > 0 {
 		x.list(rc, items, st, ":include:"+path)

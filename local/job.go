@@ -14,6 +14,7 @@ import (
 	"postern/pkg/ipc"
 	"postern/pkg/maildir"
 	"postern/pkg/mbox"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -129,7 +130,7 @@ func validCode(c string) bool {
 func runJob(j *job, qf *os.File) result {
 	if j.CheckHome {
 		if _, err := os.Stat(j.Home); err != nil {
-			return fail("4.3.0", "cannot access home directory %s: %s", j.Home, errText(err))
+			return fail("4.3.0", "cannot access home directory %s: %s", j.Home, printable.Strerror(err))
 		}
 	}
 	content := queue.ContentReader(qf, j.Offset)
@@ -196,19 +197,6 @@ func deliverMaildir(j *job, content io.Reader) result {
 			"perhaps you need to create the maildirs in advance")
 	}
 	return r
-}
-
-// errText renders err as C's %m: the capitalised strerror text.
-func errText(err error) string {
-	var e syscall.Errno
-	s := err.Error()
-	if errors.As(err, &e) {
-		s = e.Error()
-	}
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
 }
 
 // capBuffer keeps the first max bytes written to it and discards the rest,

@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"postern/pkg/config"
-	"postern/pkg/deliver"
+	"postern/pkg/printable"
 )
 
 // unknown is local(8)'s deliver_unknown for a recipient that is neither
@@ -32,7 +32,7 @@ func (x *expansion) unknown(rc *rcpt, st state) {
 		return v, v != ""
 	}))
 	if target == "" {
-		x.s.log.Warn("%s: luser_relay expands to nothing for %s", x.r.QueueID, deliver.Printable(rc.Addr))
+		x.s.log.Warn("%s: luser_relay expands to nothing for %s", x.r.QueueID, printable.Except(rc.Addr, '_', "\t"))
 		x.record(rc.Addr, st, x.s.unknown(rc))
 		return
 	}

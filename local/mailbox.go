@@ -7,8 +7,8 @@ import (
 	"syscall"
 	"time"
 
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
+	"postern/pkg/printable"
 )
 
 // Kinds of final delivery, in local(8)'s precedence order (§6.2 step 6).
@@ -25,21 +25,21 @@ func (s *server) mailbox(rc *rcpt, u *account, qf *os.File) dsn.Status {
 	j := &job{
 		User:    u.Name,
 		Home:    u.Home,
-		Sender:  deliver.Printable(r.Sender),
+		Sender:  printable.Except(r.Sender, '_', "\t"),
 		Offset:  r.Offset,
 		UID:     u.UID,
 		ChownTo: -1,
 	}
-	returnPath := "Return-Path: <" + deliver.Printable(r.Sender) + ">"
+	returnPath := "Return-Path: <" + printable.Except(r.Sender, '_', "\t") + ">"
 	j.Prepend = []string{returnPath}
 	if s.cfg.origRecipient && r.Orig != "" {
-		j.Prepend = append(j.Prepend, "X-Original-To: "+deliver.Printable(r.Orig))
+		j.Prepend = append(j.Prepend, "X-Original-To: "+printable.Except(r.Orig, '_', "\t"))
 	}
 	dt := rc.Addr
 	if rc.Delivered != "" {
 		dt = rc.Delivered
 	}
-	delivered := "Delivered-To: " + deliver.Printable(dt)
+	delivered := "Delivered-To: " + printable.Except(dt, '_', "\t")
 	uid, gid := u.UID, u.GID
 
 	switch hm := s.cfg.homeMailbox; {
@@ -116,7 +116,7 @@ func (s *server) mailbox(rc *rcpt, u *account, qf *os.File) dsn.Status {
 	}
 	res := s.run(j, qf, uid, gid)
 	for _, w := range res.Warnings {
-		s.log.Warn("%s", deliver.Printable(w))
+		s.log.Warn("%s", printable.Except(w, '_', "\t"))
 	}
 	return dsn.Status{Code: res.Code, Text: res.Text}
 }

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"postern/pkg/addr"
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/header"
 	"postern/pkg/passwd"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -97,7 +97,7 @@ func (s *server) resolve(r *request) *rcpt {
 		}
 	}
 	if strings.Contains(rc.Ext, "/") {
-		s.log.Warn("%s: dropping extension with \"/\" in %s", r.QueueID, deliver.Printable(r.Recipient))
+		s.log.Warn("%s: dropping extension with \"/\" in %s", r.QueueID, printable.Except(r.Recipient, '_', "\t"))
 		rc.Ext = ""
 	}
 	return rc
@@ -142,7 +142,7 @@ func lookupUser(name string) (*account, error) {
 // name the user without the extension, as Postfix.
 func (s *server) unknown(rc *rcpt) dsn.Status {
 	if strings.EqualFold(rc.User, "postmaster") || strings.EqualFold(rc.User, "mailer-daemon") {
-		s.log.Warn("required alias not found: %s", deliver.Printable(rc.User))
+		s.log.Warn("required alias not found: %s", printable.Except(rc.User, '_', "\t"))
 		return dsn.Sent("2.0.0", "discarded")
 	}
 	return dsn.Bounce("5.1.1", "unknown user: \"%s\"", rc.User)

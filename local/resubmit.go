@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"postern/pkg/cleanup"
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -49,7 +49,7 @@ func (x *expansion) sendForwards() {
 		id, err := x.s.xc.post(x, g)
 		status := dsn.Sent("2.0.0", "forwarded as %s", id)
 		if err != nil {
-			x.s.log.Warn("%s: forward to %s: %v", x.r.QueueID, deliver.Printable(g.rcpts[0].addr), err)
+			x.s.log.Warn("%s: forward to %s: %v", x.r.QueueID, printable.Except(g.rcpts[0].addr, '_', "\t"), err)
 			status = dsn.Defer("4.3.0", "unable to forward message")
 		}
 		for _, fr := range g.rcpts {
@@ -87,7 +87,7 @@ func postForward(x *expansion, g *fwdGroup) (string, error) {
 	st.Line([]byte("Received: by " + xc.myhostname + " (" + xc.mailName + ")"))
 	st.Line([]byte("\tid " + st.ID() + "; " + now.Local().Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")))
 	if xc.fwdDelivered {
-		st.Line([]byte("Delivered-To: " + strings.ToLower(deliver.Printable(g.delivered))))
+		st.Line([]byte("Delivered-To: " + strings.ToLower(printable.Except(g.delivered, '_', "\t"))))
 	}
 	if err := st.Copy(queue.NewRecordReader(io.NewSectionReader(x.qf, r.Offset, 1<<62), r.Offset)); err != nil {
 		st.Abort()

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
+	"postern/pkg/printable"
 	"postern/pkg/runas"
 )
 
@@ -32,12 +32,12 @@ func (x *expansion) identity(st state) (*account, error) {
 // prepend is the Return-Path, X-Original-To and Delivered-To block of a
 // file or command destination.
 func (x *expansion) prepend(st state, delivered bool) []string {
-	p := []string{"Return-Path: <" + deliver.Printable(st.sender) + ">"}
+	p := []string{"Return-Path: <" + printable.Except(st.sender, '_', "\t") + ">"}
 	if x.s.cfg.origRecipient && x.r.Orig != "" && !st.list {
-		p = append(p, "X-Original-To: "+deliver.Printable(x.r.Orig))
+		p = append(p, "X-Original-To: "+printable.Except(x.r.Orig, '_', "\t"))
 	}
 	if delivered {
-		p = append(p, "Delivered-To: "+deliver.Printable(st.delivered))
+		p = append(p, "Delivered-To: "+printable.Except(st.delivered, '_', "\t"))
 	}
 	return p
 }
@@ -58,12 +58,12 @@ func (x *expansion) file(rc *rcpt, path string, st state) {
 		return
 	}
 	if fi, err := runas.Stat(path, runas.Identity{UID: acct.UID, GID: acct.GID}, false); err == nil && fi.Mode&0o100 != 0 {
-		x.s.log.Warn("executable destination file %s for %s", deliver.Printable(path), deliver.Printable(rc.Addr))
+		x.s.log.Warn("executable destination file %s for %s", printable.Except(path, '_', "\t"), printable.Except(rc.Addr, '_', "\t"))
 		x.record(rc.Addr, st, dsn.Bounce("5.7.1", "file is executable"))
 		return
 	}
 	c := x.s.cfg
-	j := &job{User: acct.Name, Home: acct.Home, Sender: deliver.Printable(st.sender), Offset: x.r.Offset,
+	j := &job{User: acct.Name, Home: acct.Home, Sender: printable.Except(st.sender, '_', "\t"), Offset: x.r.Offset,
 		UID: acct.UID, ChownTo: -1, Path: path, Prepend: x.prepend(st, c.deliveredFile)}
 	if strings.HasSuffix(path, "/") {
 		j.Kind = kindMaildir
@@ -75,7 +75,7 @@ func (x *expansion) file(rc *rcpt, path string, st state) {
 	}
 	res := x.s.run(j, x.qf, acct.UID, acct.GID)
 	for _, w := range res.Warnings {
-		x.s.log.Warn("%s", deliver.Printable(w))
+		x.s.log.Warn("%s", printable.Except(w, '_', "\t"))
 	}
 	text := res.Text
 	switch {
@@ -99,7 +99,7 @@ func (x *expansion) command(rc *rcpt, cmd string, st state) {
 		return
 	}
 	c := x.s.cfg
-	j := &job{Kind: kindCommand, User: acct.Name, Home: acct.Home, Sender: deliver.Printable(st.sender),
+	j := &job{Kind: kindCommand, User: acct.Name, Home: acct.Home, Sender: printable.Except(st.sender, '_', "\t"),
 		Offset: x.r.Offset, UID: acct.UID, ChownTo: -1, Prepend: x.prepend(st, c.deliveredCommand),
 		Command: cmd, Shell: c.commandShell, TimeLimit: c.commandTimeLimit,
 		Env: x.s.commandEnv(rc, acct), Dir: "/"}
@@ -108,7 +108,7 @@ func (x *expansion) command(rc *rcpt, cmd string, st state) {
 	}
 	res := x.s.run(j, x.qf, acct.UID, acct.GID)
 	for _, w := range res.Warnings {
-		x.s.log.Warn("%s", deliver.Printable(w))
+		x.s.log.Warn("%s", printable.Except(w, '_', "\t"))
 	}
 	x.record(rc.Addr, st, dsn.Status{Code: res.Code, Text: res.Text})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"postern/pkg/auth"
+	"postern/pkg/printable"
 )
 
 var mechanisms = []string{"PLAIN", "LOGIN"}
@@ -171,11 +172,11 @@ func (s *server) login(c *client, username, password, method string) (bool, *aut
 	case err == nil:
 		return false, u, method
 	case errors.As(err, &te):
-		s.log.Warn("authentication unavailable: user=<%s>, rip=%s: %v", printable(username), c.rip, err)
+		s.log.Warn("authentication unavailable: user=<%s>, rip=%s: %v", printable.String(printable.Trunc(username, 100), '?'), c.rip, err)
 		return c.reply("-ERR [SYS/TEMP] Temporary problem, please try again later.") != nil, nil, ""
 	}
 	c.failures++
-	s.log.Info("Login failed: user=<%s>, method=%s, rip=%s, lip=%s%s", printable(username), method, c.rip, c.lip, tlsNote(c.tlsConn != nil))
+	s.log.Info("Login failed: user=<%s>, method=%s, rip=%s, lip=%s%s", printable.String(printable.Trunc(username, 100), '?'), method, c.rip, c.lip, tlsNote(c.tlsConn != nil))
 	if c.reply("-ERR Login failed.") != nil {
 		return true, nil, ""
 	}
@@ -191,17 +192,4 @@ func tlsNote(on bool) string {
 		return ", TLS"
 	}
 	return ""
-}
-
-// printable keeps hostile usernames from forging log lines.
-func printable(s string) string {
-	if len(s) > 100 {
-		s = s[:100] + "..."
-	}
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }

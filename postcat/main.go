@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"postern/pkg/config"
 	"postern/pkg/getopt"
 	"postern/pkg/header"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -151,7 +150,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 			if err == nil {
 				err = syscall.ENOTDIR
 			}
-			p.fatalf("chdir %s: %s", qdir, errText(err))
+			p.fatalf("chdir %s: %s", qdir, printable.Strerror(err))
 		}
 		q := queue.New(qdir)
 		for _, id := range files {
@@ -160,7 +159,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 			}
 			f, name, err := openQueueFile(q, id)
 			if err != nil {
-				p.fatalf("open queue file %s: %s", id, errText(err))
+				p.fatalf("open queue file %s: %s", id, printable.Strerror(err))
 			}
 			p.cat(f, name)
 			f.Close()
@@ -169,7 +168,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		for _, name := range files {
 			f, err := os.Open(name)
 			if err != nil {
-				p.fatalf("open %s: %s", name, errText(err))
+				p.fatalf("open %s: %s", name, printable.Strerror(err))
 			}
 			p.cat(f, name)
 			f.Close()
@@ -203,19 +202,6 @@ func openQueueFile(q *queue.Queue, id string) (*os.File, string, error) {
 	return nil, "", last
 }
 
-// errText is the system error text as strerror(3) words it ("No such file or directory").
-func errText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
-}
-
 // asctime formats a time as asctime(localtime()) does, newline included.
 func asctime(sec int64) string {
 	return time.Unix(sec, 0).Format("Mon Jan _2 15:04:05 2006") + "\n"
@@ -246,7 +232,7 @@ func (p *postcat) cat(r io.Reader, name string) {
 	if p.start > 0 {
 		if seeker != nil {
 			if _, err := seeker.Seek(p.start, io.SeekStart); err != nil {
-				p.fatalf("%s: seek to %d: %s", name, p.start, errText(err))
+				p.fatalf("%s: seek to %d: %s", name, p.start, printable.Strerror(err))
 			}
 		} else if n, _ := io.CopyN(io.Discard, r, p.start); n < p.start {
 			p.fatalf("%s: skip %d bytes failed after %d", name, p.start, n)

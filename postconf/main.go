@@ -13,6 +13,7 @@ import (
 
 	"postern/pkg/atomicfile"
 	"postern/pkg/config"
+	"postern/pkg/printable"
 )
 
 func main() {
@@ -482,18 +483,18 @@ func (o *options) editMain(edits [][2]string) {
 func (o *options) rewrite(path string, edit func(old []byte, exists bool) []byte) {
 	dirf, err := os.Open(o.dir)
 	if err != nil {
-		o.fatalf("open %s: %v", o.dir, errText(err))
+		o.fatalf("open %s: %v", o.dir, printable.Strerror(err))
 	}
 	defer dirf.Close()
 	if err := syscall.Flock(int(dirf.Fd()), syscall.LOCK_EX); err != nil {
-		o.fatalf("lock %s: %v", o.dir, errText(err))
+		o.fatalf("lock %s: %v", o.dir, printable.Strerror(err))
 	}
 	defer syscall.Flock(int(dirf.Fd()), syscall.LOCK_UN)
 
 	old, err := os.ReadFile(path)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		o.fatalf("open %s: %v", path, errText(err))
+		o.fatalf("open %s: %v", path, printable.Strerror(err))
 	}
 	out := edit(old, exists)
 	if out == nil || exists && bytes.Equal(out, old) {
@@ -512,20 +513,6 @@ func (o *options) rewrite(path string, edit func(old []byte, exists bool) []byte
 	if err := writeAtomic(path, out, mode, uid, gid); err != nil {
 		o.fatalf("%v", err)
 	}
-}
-
-// errText returns the system error text, capitalized like strerror(3) ("No such file or
-// directory"), without Go's "op path:" prefix.
-func errText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
 }
 
 // editText applies the edit to main.cf text. set: "name = value" replacement (table holds the
@@ -606,13 +593,13 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) error
 	case err == nil:
 		return nil
 	case errors.As(err, &le):
-		return fmt.Errorf("%s %s to %s: %v", le.Op, le.Old, le.New, errText(le.Err))
+		return fmt.Errorf("%s %s to %s: %v", le.Op, le.Old, le.New, printable.Strerror(le.Err))
 	case errors.As(err, &pe) && pe.Op == "createtemp":
-		return fmt.Errorf("create temporary file in %s: %v", filepath.Dir(path), errText(pe.Err))
+		return fmt.Errorf("create temporary file in %s: %v", filepath.Dir(path), printable.Strerror(pe.Err))
 	case errors.As(err, &pe) && pe.Op == "sync":
-		return fmt.Errorf("fsync %s: %v", pe.Path, errText(pe.Err))
+		return fmt.Errorf("fsync %s: %v", pe.Path, printable.Strerror(pe.Err))
 	case errors.As(err, &pe):
-		return fmt.Errorf("%s %s: %v", pe.Op, pe.Path, errText(pe.Err))
+		return fmt.Errorf("%s %s: %v", pe.Op, pe.Path, printable.Strerror(pe.Err))
 	}
 	return err
 }

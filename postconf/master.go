@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"postern/pkg/config"
+	"postern/pkg/printable"
 )
 
 func (o *options) masterPath() string { return filepath.Join(o.dir, "master.cf") }
@@ -25,7 +26,7 @@ func (o *options) masterFatal(err error) {
 func (o *options) readMaster() []config.MasterEntry {
 	f, err := os.Open(o.masterPath())
 	if err != nil {
-		o.fatalf("open %s: %v", o.masterPath(), errText(err))
+		o.fatalf("open %s: %v", o.masterPath(), printable.Strerror(err))
 	}
 	defer f.Close()
 	entries, err := config.ParseMasterEntries(f)
@@ -169,7 +170,7 @@ func (o *options) editMaster(kind int) {
 	path := o.masterPath()
 	o.rewrite(path, func(old []byte, exists bool) []byte {
 		if !exists {
-			o.fatalf("open %s for reading: %v", path, errText(syscall.ENOENT))
+			o.fatalf("open %s for reading: %v", path, printable.Strerror(syscall.ENOENT))
 		}
 		out, warnings, err := config.EditMaster(old, k, op, o.args)
 		if err != nil {

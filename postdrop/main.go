@@ -16,6 +16,7 @@ import (
 	"postern/pkg/config"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -223,20 +224,10 @@ func unwrapPath(err error) error {
 func wakePickup(q *queue.Queue) {
 	path := q.Socket("public", "pickup")
 	if _, err := os.Stat(path); err != nil {
-		warn("unable to look up public/pickup: %s", strerror(err))
+		warn("unable to look up public/pickup: %s", printable.Strerror(err))
 		return
 	}
 	ipc.Trigger(path, "W", time.Second)
-}
-
-// strerror renders an error as C's strerror does ("No such file or directory"), the text
-// scripts written for Postfix may match.
-func strerror(err error) string {
-	s := unwrapPath(err).Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
 }
 
 // mlog is the mail log once main.cf is read. Like Postfix's postdrop, warnings and fatal

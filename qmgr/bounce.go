@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -63,7 +64,7 @@ func (q *qmgr) flushBounces(m *message) error {
 func (q *qmgr) bounceRequest(m *message, request string) error {
 	c, err := ipc.Dial(q.q.Socket("private", "bounce"), 10*time.Second)
 	if err != nil {
-		return fmt.Errorf("connect to bounce service: %s", strerror(err))
+		return fmt.Errorf("connect to bounce service: %s", printable.Strerror(err))
 	}
 	defer c.Close()
 	env := m.env

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"errors"
-	"strings"
-	"syscall"
-
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -21,7 +18,7 @@ func (t *transport) deliver(j *job) deliver.Reply {
 	c, err := t.conn()
 	if err != nil {
 		if t.markDead() {
-			t.q.log.Warn("connect to transport private/%s: %s", t.name, strerror(err))
+			t.q.log.Warn("connect to transport private/%s: %s", t.name, printable.Strerror(err))
 		}
 		return t.q.fail(j, dsn.Defer("4.3.0", "mail transport unavailable"))
 	}
@@ -88,14 +85,4 @@ func (q *qmgr) logDelivery(m *message, r *queue.Recipient, relay string, st dsn.
 	now := q.now()
 	d := deliver.Delays{Total: now.Sub(m.env.Arrival), Before: m.activeTime.Sub(m.env.Arrival), InQmgr: now.Sub(m.activeTime)}
 	q.log.Info("%s", deliver.LogLine(m.id, deliver.Recipient{Addr: r.Addr, Orig: r.Orig}, relay, 0, d, st))
-}
-
-// strerror renders a dial error as Postfix's %m: "No such file or directory".
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return err.Error()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"postern/pkg/config"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 	"postern/pkg/smtpcmd"
 )
@@ -173,7 +174,7 @@ func (s *smtpSession) command(line string) bool {
 		case arg == "":
 			s.reply("501 5.5.4 Syntax: VRFY address")
 		default:
-			s.reply("252 2.0.0 " + printable(arg))
+			s.reply("252 2.0.0 " + printable.String(arg[:min(len(arg), 200)], '?'))
 		}
 	case "QUIT":
 		s.reply("221 2.0.0 Bye")
@@ -385,20 +386,6 @@ func (s *smtpSession) readContentLine() ([]byte, error) {
 		}
 		return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r")), nil
 	}
-}
-
-// printable makes client text safe to echo in a reply.
-func printable(s string) string {
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c == 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
 }
 
 // stderrLine lets postdrop's diagnostics through to sendmail's standard error while picking

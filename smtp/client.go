@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"postern/pkg/deliver"
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 )
 
 // The SMTP client side is written here on plain connections rather than with go-smtp's
@@ -113,13 +113,13 @@ func (c *conn) readLine() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return deliver.Printable(kept), nil
+		return printable.Except(kept, '_', "\t"), nil
 	}
 	if err != nil {
 		return "", err
 	}
 	line = bytes.TrimRight(line, "\r\n")
-	return deliver.Printable(string(line)), nil
+	return printable.Except(string(line), '_', "\t"), nil
 }
 
 // cmd sends one command and reads its reply.

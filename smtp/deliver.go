@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"postern/pkg/addr"
-	"postern/pkg/deliver"
 	"postern/pkg/dsn"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -143,7 +143,7 @@ func (s *server) deliver(ctx context.Context, r *request, m *message) time.Time 
 	targets, err := parseTargets(dest, defPort)
 	if err != nil {
 		s.log.Warn("%s: %v", r.QueueID, err)
-		setAll(pending, result{st: dsn.Defer("4.3.5", "mail system configuration error: %s", deliver.Printable(deliver.Trunc(dest)))}, true)
+		setAll(pending, result{st: dsn.Defer("4.3.5", "mail system configuration error: %s", printable.Except(printable.Trunc(dest, 100), '_', "\t"))}, true)
 		return ready
 	}
 	var hops []hop

@@ -5,6 +5,7 @@ import (
 
 	"postern/pkg/deliver"
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 )
 
 // request is one delivery request from qmgr (pkg/deliver). qmgr sends one recipient per
@@ -33,12 +34,12 @@ func parseRequest(a ipc.Attrs) (*request, error) {
 	r := &request{Request: dr}
 	for _, rc := range dr.Rcpts {
 		if len(rc.Addr) > maxAddress || badAddress(rc.Addr) {
-			return nil, fmt.Errorf("bad recipient %q", deliver.Printable(deliver.Trunc(rc.Addr)))
+			return nil, fmt.Errorf("bad recipient %q", printable.Except(printable.Trunc(rc.Addr, 100), '_', "\t"))
 		}
 		r.rcpts = append(r.rcpts, &rcpt{Recipient: rc})
 	}
 	if len(r.Sender) > maxAddress || badAddress(r.Sender) {
-		return nil, fmt.Errorf("bad sender %q", deliver.Printable(deliver.Trunc(r.Sender)))
+		return nil, fmt.Errorf("bad sender %q", printable.Except(printable.Trunc(r.Sender, 100), '_', "\t"))
 	}
 	return r, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"postern/pkg/cleanup"
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/smtpcmd"
 )
 
@@ -57,7 +58,7 @@ func (s *session) mail(arg string) {
 	s.mailGiven, s.from, s.utf8, s.rcpts = true, from, opts.UTF8, nil
 	// RFC 3461 RET and ENVID travel to cleanup as Postfix's ret_flags and envelope_id, for
 	// the bounce service.
-	s.dsnRet, s.dsnEnvid = "", printable(opts.Envid, 100)
+	s.dsnRet, s.dsnEnvid = "", printable.String(printable.Head(opts.Envid, 100), '?')
 	if opts.Ret != 0 {
 		s.dsnRet = strconv.Itoa(opts.Ret)
 	}
@@ -107,14 +108,14 @@ func (s *session) rcpt(arg string) {
 		s.cl = cl
 		sasl := ""
 		if s.w.saslUser != "" {
-			sasl = fmt.Sprintf(", sasl_method=%s, sasl_username=%s", s.w.saslMethod, printable(s.w.saslUser, 100))
+			sasl = fmt.Sprintf(", sasl_method=%s, sasl_username=%s", s.w.saslMethod, printable.String(printable.Head(s.w.saslUser, 100), '?'))
 		}
 		s.srv.log.Info("%s: client=%s%s", cl.ID(), s.w.client(), sasl)
 		s.writeEnvelope()
 	}
 	rec := cleanup.Recipient{Addr: canon, Orig: to, Notify: opts.Notify}
 	if opts.OrcptType != "" {
-		rec.DSNOrig = strings.ToLower(opts.OrcptType) + ";" + printable(opts.Orcpt, 1000)
+		rec.DSNOrig = strings.ToLower(opts.OrcptType) + ";" + printable.String(printable.Head(opts.Orcpt, 1000), '?')
 	}
 	s.cl.Recipient(rec)
 	if err := s.cl.Err(); err != nil {
@@ -218,7 +219,7 @@ func (s *session) data(arg string) {
 func (s *session) bdat(arg string) {
 	size, last, ok := smtpcmd.Chunk(arg)
 	if !ok {
-		s.srv.log.Warn("%s: malformed BDAT command syntax from %s: %s", s.queueID(), s.w.client(), printable("BDAT "+arg, 100))
+		s.srv.log.Warn("%s: malformed BDAT command syntax from %s: %s", s.queueID(), s.w.client(), printable.String(printable.Head("BDAT "+arg, 100), '?'))
 		s.answer("521 5.5.4 Syntax: BDAT count [LAST]")
 		s.quit = true
 		return

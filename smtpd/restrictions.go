@@ -12,6 +12,7 @@ import (
 	"postern/pkg/addr"
 	"postern/pkg/config"
 	"postern/pkg/maillog"
+	"postern/pkg/printable"
 	"postern/pkg/table"
 )
 
@@ -224,7 +225,7 @@ func (c *rcptCheck) accessResult(val, spec, kind string) (verdict, *replyErr) {
 	if (strings.HasPrefix(r, "permit") || strings.HasPrefix(r, "reject") || strings.HasPrefix(r, "defer")) && !argRestrictions[r] {
 		return c.eval(r, "", "")
 	}
-	c.s.srv.log.Warn("access table %s: action %s is not supported: ignored", spec, printable(word, 50))
+	c.s.srv.log.Warn("access table %s: action %s is not supported: ignored", spec, printable.String(printable.Head(word, 50), '?'))
 	return vDunno, nil
 }
 
@@ -425,7 +426,7 @@ func (c *rcptCheck) loginMismatch(authed, unauth bool) *replyErr {
 				return nil
 			}
 		}
-		return &replyErr{code: 553, dsn: "5.7.1", text: fmt.Sprintf("%s rejected: not owned by user %s", c.subjectOf("sender"), printable(user, 100))}
+		return &replyErr{code: 553, dsn: "5.7.1", text: fmt.Sprintf("%s rejected: not owned by user %s", c.subjectOf("sender"), printable.String(printable.Head(user, 100), '?'))}
 	}
 	if user == "" && unauth && found {
 		return &replyErr{code: 553, dsn: "5.7.1", text: c.subjectOf("sender") + " rejected: not logged in"}

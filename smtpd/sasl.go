@@ -10,6 +10,7 @@ import (
 
 	"postern/pkg/auth"
 	"postern/pkg/config"
+	"postern/pkg/printable"
 )
 
 // saslSettings reads the AUTH parameters. Passwords are always checked by authd(8) through
@@ -128,7 +129,7 @@ func (s *session) auth(arg string) {
 		s.answer("501 5.7.0 Authentication aborted")
 	case errors.As(err, &te):
 		w.srv.log.Warn("%s: SASL %s authentication failed: %s, sasl_username=%s", w.client(), mech,
-			printable(te.reason, 200), logUser(user))
+			printable.String(printable.Head(te.reason, 200), '?'), logUser(user))
 		s.answer("454 4.7.0 Temporary authentication failure: authentication service unavailable")
 	case err == errSASLResponseLimit:
 		s.answer("500 5.5.6 SASL response limit exceeded")
@@ -191,5 +192,5 @@ func logUser(u string) string {
 	if u == "" {
 		return "(unavailable)"
 	}
-	return printable(u, 100)
+	return printable.String(printable.Head(u, 100), '?')
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"postern/pkg/cleanup"
+	"postern/pkg/printable"
 	"postern/pkg/smtpcmd"
 )
 
@@ -109,7 +110,7 @@ func (s *session) command(line string) {
 	// client sends to abort an AUTH that has already failed) is merely an unknown command.
 	if c := line[0]; c < 0x20 || c >= 0x7f || strings.HasSuffix(verb, ":") ||
 		verb == "CONNECT" || verb == "GET" || verb == "POST" {
-		s.srv.log.Warn("non-SMTP command from %s: %s", s.w.client(), printable(line, 100))
+		s.srv.log.Warn("non-SMTP command from %s: %s", s.w.client(), printable.String(printable.Head(line, 100), '?'))
 		s.w.reply("221 2.7.0 Error: I can break rules, too. Goodbye.")
 		s.quit = true
 		return
@@ -211,7 +212,7 @@ func (s *session) hello(verb, arg string) {
 		return
 	}
 	s.abort()
-	s.helo = printable(strings.Join(strings.Fields(arg), " "), s.srv.lineLimit)
+	s.helo = printable.String(printable.Head(strings.Join(strings.Fields(arg), " "), s.srv.lineLimit), '?')
 	s.esmtp = verb == "EHLO"
 	if verb == "HELO" {
 		s.answer("250 " + s.srv.myhostname)
@@ -274,7 +275,7 @@ func (s *session) vrfy(arg string) {
 	case arg == "":
 		s.answer("501 5.5.4 Syntax: VRFY address")
 	default:
-		s.answer("252 2.0.0 " + printable(arg, 200))
+		s.answer("252 2.0.0 " + printable.String(printable.Head(arg, 200), '?'))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/printable"
 	"postern/pkg/service"
 )
 
@@ -116,7 +117,7 @@ func (w *wire) handshake() bool {
 	tc.SetDeadline(time.Time{})
 	if err != nil {
 		w.dead = true
-		w.srv.log.Warn("TLS handshake failed for %s: %s", w.client(), printable(err.Error(), 200))
+		w.srv.log.Warn("TLS handshake failed for %s: %s", w.client(), printable.String(printable.Head(err.Error(), 200), '?'))
 		w.srv.log.Info("lost connection after %s from %s", w.lastCmd, w.client())
 		return false
 	}

@@ -244,17 +244,3 @@ func (w *wire) contentDeadline(now time.Time) time.Time {
 func (w *wire) startContent() {
 	w.dataStart, w.dataBytes = time.Now(), 0
 }
-
-// printable makes client text safe for a log line or a reply.
-func printable(s string, max int) string {
-	if len(s) > max {
-		s = s[:max]
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c == 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
-}

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"postern/pkg/printable"
 )
 
 // SMTPDRestrictionLists are the restriction lists smtpd evaluates, all at RCPT
@@ -99,15 +101,12 @@ func unimplementedRestrictions(c *Config, svcs []Service) []string {
 					what = "is unknown"
 				}
 				out = append(out, fmt.Sprintf("%s: %s: restriction %s %s: recipients that reach it get 451 4.3.5 Server configuration error",
-					ctx.where, list, printable(name), what))
+					ctx.where, list, printable.String(printable.Trunc(name, 100), '?'), what))
 			}
 		}
 	}
 	return out
 }
-
-// printable bounds a configuration word for a warning.
-func printable(s string) string { return truncate(s, 100) }
 
 // PostfixRestriction reports whether r is one of Postfix's smtpd restriction names.
 func PostfixRestriction(r string) bool {

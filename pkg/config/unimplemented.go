@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"postern/pkg/printable"
 	"postern/pkg/table"
 )
 
@@ -75,7 +76,7 @@ func unimplementedValues(c *Config, svcs []Service) []string {
 			}
 			v := strings.TrimSpace(ctx.cfg.Get(n))
 			if instead := check(v); instead != "" {
-				out = append(out, fmt.Sprintf("%s: %s = %s is not implemented by Postern: %s", ctx.where, n, printable(v), instead))
+				out = append(out, fmt.Sprintf("%s: %s = %s is not implemented by Postern: %s", ctx.where, n, printable.String(printable.Trunc(v, 100), '?'), instead))
 			}
 		}
 	}
@@ -215,7 +216,7 @@ func unsupportedTables(c *Config, svcs []Service) []string {
 					continue
 				}
 				seen[item] = true
-				out = append(out, fmt.Sprintf("%s: %s: table type %s is not supported by Postern: %s is skipped", ctx.where, n, typ, printable(item)))
+				out = append(out, fmt.Sprintf("%s: %s: table type %s is not supported by Postern: %s is skipped", ctx.where, n, typ, printable.String(printable.Trunc(item, 100), '?')))
 			}
 		}
 	}

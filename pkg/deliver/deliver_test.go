@@ -11,6 +11,7 @@ import (
 
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -235,7 +236,7 @@ func TestLogLine(t *testing.T) {
 			t.Errorf("%s: pflogsumm does not match %s", c.name, got)
 			continue
 		}
-		if m[1] != Printable(c.rc.Addr) || m[4] != c.st.Word() {
+		if m[1] != printable.Except(c.rc.Addr, '_', "\t") || m[4] != c.st.Word() {
 			t.Errorf("%s: pflogsumm reads to=%q status=%q", c.name, m[1], m[4])
 		}
 	}

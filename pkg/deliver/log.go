@@ -7,6 +7,7 @@ import (
 
 	"postern/pkg/dsn"
 	"postern/pkg/maillog"
+	"postern/pkg/printable"
 )
 
 // Delays are the times of one delivery line: delay= and delays=a/b/c/d.
@@ -48,11 +49,11 @@ func LogLine(id string, rc Recipient, relay string, connUse int, d Delays, st ds
 	var b strings.Builder
 	b.WriteString(id)
 	b.WriteString(": to=<")
-	b.WriteString(Printable(rc.Addr))
+	b.WriteString(printable.Except(rc.Addr, '_', "\t"))
 	b.WriteString(">")
 	if rc.Orig != "" && !strings.EqualFold(rc.Orig, rc.Addr) {
 		b.WriteString(", orig_to=<")
-		b.WriteString(Printable(rc.Orig))
+		b.WriteString(printable.Except(rc.Orig, '_', "\t"))
 		b.WriteString(">")
 	}
 	if relay == "" {
@@ -79,37 +80,7 @@ func LogLine(id string, rc Recipient, relay string, connUse int, d Delays, st ds
 	b.WriteString(", status=")
 	b.WriteString(st.Word())
 	b.WriteString(" (")
-	b.WriteString(Printable(st.Text))
+	b.WriteString(printable.Except(st.Text, '_', "\t"))
 	b.WriteString(")")
 	return b.String()
-}
-
-// Printable replaces control characters but tab with '_', so that nothing taken from a
-// request, a message or a remote server can break a log line or a header.
-func Printable(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-// Trunc shortens s to 100 bytes and "...", for quoting hostile values in a warning.
-func Trunc(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
-	}
-	return s
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -59,14 +60,14 @@ func Parse(a ipc.Attrs) (*Request, error) {
 		Nexthop:     strings.TrimSpace(a.Get("nexthop")),
 	}
 	if r.QueueName != queue.Active {
-		return nil, fmt.Errorf("bad queue_name %q", Printable(Trunc(r.QueueName)))
+		return nil, fmt.Errorf("bad queue_name %q", printable.Except(printable.Trunc(r.QueueName, 100), '_', "\t"))
 	}
 	if !queue.ValidID(r.QueueID) {
-		return nil, fmt.Errorf("bad queue_id %q", Printable(Trunc(r.QueueID)))
+		return nil, fmt.Errorf("bad queue_id %q", printable.Except(printable.Trunc(r.QueueID, 100), '_', "\t"))
 	}
 	off, err := strconv.ParseInt(a.Get("content_offset"), 10, 64)
 	if err != nil || off <= 0 {
-		return nil, fmt.Errorf("bad content_offset %q", Printable(Trunc(a.Get("content_offset"))))
+		return nil, fmt.Errorf("bad content_offset %q", printable.Except(printable.Trunc(a.Get("content_offset"), 100), '_', "\t"))
 	}
 	r.Offset = off
 

@@ -2,19 +2,18 @@ package maildir
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"postern/pkg/mbox"
+	"postern/pkg/printable"
 )
 
 // Options control one Deliver.
@@ -38,19 +37,6 @@ func newError(status string, err error, format string, args ...any) *Error {
 // dsn is Postfix's mbox_dsn(), which its maildir delivery shares with
 // mailbox files (src/global/mbox_open.c).
 var dsn = mbox.DSN
-
-// errText renders err like C's %m ("Permission denied").
-func errText(err error) string {
-	s := err.Error()
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		s = e.Error()
-	}
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
-}
 
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
@@ -81,7 +67,7 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 		}
 	}
 	if err != nil {
-		return "", newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", tmpName, errText(err))
+		return "", newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", tmpName, printable.Strerror(err))
 	}
 	f := os.NewFile(uintptr(fd), tmpName)
 	defer os.Remove(tmpName) // as Postfix: the tmp name goes, success or not
@@ -89,7 +75,7 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		f.Close()
-		return "", newError(dsn(err, "4.3.0"), err, "create maildir file %s: %s", tmpName, errText(err))
+		return "", newError(dsn(err, "4.3.0"), err, "create maildir file %s: %s", tmpName, printable.Strerror(err))
 	}
 
 	if e := writeMessage(f, prepend, content); e != nil {
@@ -97,7 +83,7 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 		return "", e
 	}
 	if err := f.Close(); err != nil {
-		return "", newError(dsn(err, "5.3.0"), err, "error writing message: %s", errText(err))
+		return "", newError(dsn(err, "5.3.0"), err, "error writing message: %s", printable.Strerror(err))
 	}
 
 	usec := start.Nanosecond() / 1000
@@ -119,11 +105,11 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 		newName = filepath.Join(newDir, prefix+strconv.Itoa(usec)+"."+host)
 	}
 	if err != nil {
-		return "", newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", newName, errText(err))
+		return "", newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", newName, printable.Strerror(err))
 	}
 	if err := syncDir(newDir); err != nil {
 		os.Remove(newName)
-		return "", newError(dsn(err, "4.3.0"), err, "error writing message: %s", errText(err))
+		return "", newError(dsn(err, "4.3.0"), err, "error writing message: %s", printable.Strerror(err))
 	}
 	return newName, nil
 }
@@ -142,13 +128,13 @@ func writeMessage(f *os.File, prepend []string, content io.Reader) *Error {
 	_, err := bw.ReadFrom(content)
 	werr := bw.Flush()
 	if werr != nil {
-		return newError(dsn(werr, "5.3.0"), werr, "error writing message: %s", errText(werr))
+		return newError(dsn(werr, "5.3.0"), werr, "error writing message: %s", printable.Strerror(werr))
 	}
 	if err != nil {
-		return newError("4.3.0", err, "error reading message: %s", errText(err))
+		return newError("4.3.0", err, "error reading message: %s", printable.Strerror(err))
 	}
 	if err := f.Sync(); err != nil {
-		return newError(dsn(err, "5.3.0"), err, "error writing message: %s", errText(err))
+		return newError(dsn(err, "5.3.0"), err, "error writing message: %s", printable.Strerror(err))
 	}
 	return nil
 }

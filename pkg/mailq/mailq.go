@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"postern/pkg/ipc"
+	"postern/pkg/printable"
 	"postern/pkg/queue"
 )
 
@@ -204,7 +205,7 @@ func (l *Listing) Add(m Message) error {
 		sender = l.emptyAddr
 	}
 	// asctime() cut to 20 columns: the trailing space makes two before the sender.
-	fmt.Fprintf(b, "%-11s %7d %20.20s %s\n", id, m.Size, m.Arrival.Local().Format("Mon Jan _2 15:04:05 2006"), printable(sender))
+	fmt.Fprintf(b, "%-11s %7d %20.20s %s\n", id, m.Size, m.Arrival.Local().Format("Mon Jan _2 15:04:05 2006"), printable.ASCII(sender, '?'))
 	prev := ""
 	for _, r := range m.Rcpts {
 		if r.Reason != prev {
@@ -212,11 +213,11 @@ func (l *Listing) Add(m Message) error {
 			if why == "" {
 				why = "reason unavailable"
 			}
-			why = printable(why)
+			why = printable.ASCII(why, '?')
 			fmt.Fprintf(b, "%*s(%s)\n", max(76-len(why), 0), "", why)
 			prev = r.Reason
 		}
-		fmt.Fprintf(b, "%41s%s\n", "", printable(r.Addr))
+		fmt.Fprintf(b, "%41s%s\n", "", printable.ASCII(r.Addr, '?'))
 	}
 	b.WriteString("\n")
 	l.n++
@@ -264,15 +265,4 @@ func WriteJSON(w io.Writer, m Message) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(j)
-}
-
-// printable masks control and non-ASCII bytes so a queue file cannot garble the terminal.
-func printable(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
 }

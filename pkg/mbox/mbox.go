@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"postern/pkg/lock"
+	"postern/pkg/printable"
 )
 
 // Postfix defaults for the lock parameters, used when an Options field is 0.
@@ -98,19 +99,6 @@ func DSN(err error, def string) string {
 	return def
 }
 
-// errText renders err like C's %m: the strerror text for an errno,
-// capitalized ("File too large").
-func errText(err error) string {
-	s := err.Error()
-	if e := errnoOf(err); e != 0 {
-		s = e.Error()
-	}
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
-}
-
 const bufSize = 64 << 10
 
 var (
@@ -148,11 +136,11 @@ func Append(path, sender string, prepend []string, content io.Reader, opt Option
 			case err == nil:
 				defer dl.Release()
 			case errors.Is(err, lock.ErrTimeout):
-				return newError("4.2.0", err, "unable to create lock file %s.lock: %s", path, errText(syscall.EEXIST))
+				return newError("4.2.0", err, "unable to create lock file %s.lock: %s", path, printable.Strerror(syscall.EEXIST))
 			case opt.DotLockMayFail:
 				// Postfix logs a warning and continues.
 			default:
-				return newError(DSN(err, "5.2.0"), err, "unable to create lock file %s.lock: %s", path, errText(err))
+				return newError(DSN(err, "5.2.0"), err, "unable to create lock file %s.lock: %s", path, printable.Strerror(err))
 			}
 		}
 	}
@@ -165,7 +153,7 @@ func Append(path, sender string, prepend []string, content io.Reader, opt Option
 
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return newError(DSN(err, "4.3.0"), err, "cannot fstat %s: %s", path, errText(err))
+		return newError(DSN(err, "4.3.0"), err, "cannot fstat %s: %s", path, printable.Strerror(err))
 	}
 	if !created && opt.StrictOwnership && int(st.Uid) != opt.UID {
 		return newError("4.2.0", nil, "destination %s is not owned by recipient", path)
@@ -175,9 +163,9 @@ func Append(path, sender string, prepend []string, content io.Reader, opt Option
 		wait := time.Duration(opt.LockAttempts) * opt.LockDelay
 		if err := lock.OFD(f, wait); err != nil {
 			if errors.Is(err, lock.ErrTimeout) {
-				return newError("4.2.0", err, "unable to lock for exclusive access: %s", errText(syscall.EAGAIN))
+				return newError("4.2.0", err, "unable to lock for exclusive access: %s", printable.Strerror(syscall.EAGAIN))
 			}
-			return newError(DSN(err, "5.2.0"), err, "unable to lock for exclusive access: %s", errText(err))
+			return newError(DSN(err, "5.2.0"), err, "unable to lock for exclusive access: %s", printable.Strerror(err))
 		}
 		defer lock.UnlockOFD(f)
 	}
@@ -228,12 +216,12 @@ func Append(path, sender string, prepend []string, content io.Reader, opt Option
 	werr := bw.Flush()
 	switch {
 	case rerr != nil && !errors.Is(rerr, errWrite):
-		return fail(newError("4.3.0", rerr, "error reading message: %s", errText(rerr)))
+		return fail(newError("4.3.0", rerr, "error reading message: %s", printable.Strerror(rerr)))
 	case werr != nil:
-		return fail(newError(DSN(werr, "5.3.0"), werr, "error writing message: %s", errText(werr)))
+		return fail(newError(DSN(werr, "5.3.0"), werr, "error writing message: %s", printable.Strerror(werr)))
 	}
 	if err := f.Sync(); err != nil {
-		return fail(newError(DSN(err, "5.3.0"), err, "error writing message: %s", errText(err)))
+		return fail(newError(DSN(err, "5.3.0"), err, "error writing message: %s", printable.Strerror(err)))
 	}
 	return nil
 }
@@ -312,12 +300,12 @@ func openMailbox(path string) (f *os.File, created bool, err error) {
 		case unix.ELOOP, unix.EISDIR, unix.ENXIO, unix.ENODEV, unix.ENOTDIR:
 			return nil, false, notRegular(err)
 		default:
-			return nil, false, newError(DSN(err, "5.2.0"), err, "cannot open file: %s", errText(err))
+			return nil, false, newError(DSN(err, "5.2.0"), err, "cannot open file: %s", printable.Strerror(err))
 		}
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
 			unix.Close(fd)
-			return nil, false, newError(DSN(err, "4.3.0"), err, "cannot fstat %s: %s", path, errText(err))
+			return nil, false, newError(DSN(err, "4.3.0"), err, "cannot fstat %s: %s", path, printable.Strerror(err))
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			unix.Close(fd)
@@ -330,9 +318,9 @@ func openMailbox(path string) (f *os.File, created bool, err error) {
 		// Back to blocking mode for the writes.
 		if err := unix.SetNonblock(fd, false); err != nil {
 			unix.Close(fd)
-			return nil, false, newError("4.3.0", err, "cannot open file: %s", errText(err))
+			return nil, false, newError("4.3.0", err, "cannot open file: %s", printable.Strerror(err))
 		}
 		return os.NewFile(uintptr(fd), path), created, nil
 	}
-	return nil, false, newError("4.2.0", syscall.EEXIST, "cannot open file: %s", errText(syscall.EEXIST))
+	return nil, false, newError("4.2.0", syscall.EEXIST, "cannot open file: %s", printable.Strerror(syscall.EEXIST))
 }

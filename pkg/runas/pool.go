@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"postern/pkg/auth"
-	"postern/pkg/deliver"
+	"postern/pkg/printable"
 )
 
 // The server protocol. The socket is a SOCK_SEQPACKET pair, so a packet
@@ -455,7 +455,7 @@ func (s *server) readReplies() {
 			detail += ": " + strings.TrimSpace(s.errs.String())
 		}
 		p.Warn("%s for uid %d gid %d (pid %d) %s", p.Name, s.id.UID, s.id.GID,
-			s.cmd.Process.Pid, deliver.Printable(cut(detail, maxWarning)))
+			s.cmd.Process.Pid, printable.Except(cut(detail, maxWarning), '_', "\t"))
 	}
 	close(s.done)
 	p.all.Done()

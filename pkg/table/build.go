@@ -1,26 +1,13 @@
 package table
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
-)
 
-// Strerror renders err the way Postfix's %m does: the C library text of the errno inside it
-// ("No such file or directory"), else err's own text.
-func Strerror(err error) string {
-	var en syscall.Errno
-	if errors.As(err, &en) {
-		s := en.Error()
-		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-			s = string(s[0]-'a'+'A') + s[1:]
-		}
-		return s
-	}
-	return err.Error()
-}
+	"postern/pkg/printable"
+)
 
 // BuildOptions are postmap's and postalias's build flags.
 type BuildOptions struct {
@@ -90,5 +77,5 @@ func (e *openError) Error() string { return e.msg }
 func (e *openError) Unwrap() error { return e.err }
 
 func pathError(what, path string, err error) error {
-	return &openError{msg: what + " " + path + ": " + Strerror(err), err: err}
+	return &openError{msg: what + " " + path + ": " + printable.Strerror(err), err: err}
 }

@@ -13,6 +13,7 @@ import (
 	"postern/pkg/aliases"
 	"postern/pkg/config"
 	"postern/pkg/header"
+	"postern/pkg/printable"
 	"postern/pkg/table"
 )
 
@@ -353,7 +354,7 @@ func (t *tool) runDelete() int {
 		b := table.NewBuilder(t.fold, table.DupReplace)
 		if err := b.Load(path); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				t.fatalf("open database %s: %s", path, table.Strerror(err))
+				t.fatalf("open database %s: %s", path, printable.Strerror(err))
 			}
 			t.fatalf("%v", err)
 		}
@@ -397,7 +398,7 @@ func (t *tool) build(spec string) {
 		if !t.incremental {
 			f, err := os.Open(name)
 			if err != nil {
-				t.fatalf("open %s: %s", name, table.Strerror(err))
+				t.fatalf("open %s: %s", name, printable.Strerror(err))
 			}
 			defer f.Close()
 			r, srcName = f, name
