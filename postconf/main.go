@@ -13,6 +13,7 @@ import (
 
 	"postern/pkg/atomicfile"
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 	"postern/pkg/printable"
 )
 
@@ -145,73 +146,52 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 }
 
 func (o *options) parseFlags(args []string) {
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			switch c := a[j]; c {
-			case 'c', 'o':
-				var v string
-				if j+1 < len(a) {
-					v = a[j+1:]
-				} else if i+1 < len(args) {
-					i++
-					v = args[i]
-				} else {
-					o.fatalf("option requires an argument -- %c\n%s", c, usage)
-				}
-				if c == 'c' {
-					o.dir = v
-				} else {
-					n, val, err := config.SplitNameValue(v)
-					if err != nil {
-						o.fatalf("%v", err)
-					}
-					o.overrides = append(o.overrides, [2]string{n, val})
-					o.bits |= optO
-				}
-				j = len(a)
-			case 'd':
-				o.bits |= optD
-			case 'n':
-				o.bits |= optN
-			case 'h':
-				o.bits |= optH
-			case 'H':
-				o.bits |= optHH
-			case 'x':
-				o.bits |= optX
-			case 'e':
-				o.bits |= optE
-			case 'X':
-				o.bits |= optXX
-			case '#':
-				o.bits |= optHash
-			case 'M':
-				o.bits |= optM
-			case 'F':
-				o.bits |= optFields
-			case 'P':
-				o.bits |= optParams
-			case 'p':
-				o.bits |= optP
-			case 'f':
-				o.bits |= optF
-			case 'v':
-				// -v (verbose) is accepted and ignored.
-			default:
-				o.fatalf("invalid option -- '%c'\n%s", c, usage)
+	rest, err := getopt.Parse(args, "c:o:dnhHxeX#MFPpfv", func(c byte, v string) error {
+		switch c {
+		case 'c':
+			o.dir = v
+		case 'o':
+			n, val, err := config.SplitNameValue(v)
+			if err != nil {
+				o.fatalf("%v", err)
 			}
+			o.overrides = append(o.overrides, [2]string{n, val})
+			o.bits |= optO
+		case 'd':
+			o.bits |= optD
+		case 'n':
+			o.bits |= optN
+		case 'h':
+			o.bits |= optH
+		case 'H':
+			o.bits |= optHH
+		case 'x':
+			o.bits |= optX
+		case 'e':
+			o.bits |= optE
+		case 'X':
+			o.bits |= optXX
+		case '#':
+			o.bits |= optHash
+		case 'M':
+			o.bits |= optM
+		case 'F':
+			o.bits |= optFields
+		case 'P':
+			o.bits |= optParams
+		case 'p':
+			o.bits |= optP
+		case 'f':
+			o.bits |= optF
+		case 'v':
+			// -v (verbose) is accepted and ignored.
 		}
+		return nil
+	})
+	if err != nil {
+		o.fatalf("%v\n%s", err, usage)
 	}
-	o.args = args[i:]
+	o.args = rest
 	if o.bits&incompatible[0] == 0 {
 		o.bits |= optP
 	}

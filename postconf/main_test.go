@@ -339,3 +339,25 @@ func TestShowPosternDefaults(t *testing.T) {
 		t.Errorf("-d: %d %q %q", st, out, errOut)
 	}
 }
+
+// TestBadOption pins the words of getopt's refusals: the letter, then the usage line.
+func TestBadOption(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-Q"}, "postconf: fatal: invalid option -- 'Q'\n" + usage + "\n"},
+		{[]string{"-nQ"}, "postconf: fatal: invalid option -- 'Q'\n" + usage + "\n"},
+		{[]string{"-n", "-c"}, "postconf: fatal: option requires an argument -- 'c'\n" + usage + "\n"},
+	} {
+		out, errOut, st := pc(t, c.args...)
+		if st != 1 || out != "" || errOut != c.want {
+			t.Errorf("%q: status %d stdout %q stderr %q, want 1 %q", c.args, st, out, errOut, c.want)
+		}
+	}
+	// Grouped letters with the directory glued on read as -n -c DIR.
+	dir := setup(t, "a = 1\n", "")
+	if out, errOut, st := pc(t, "-nc"+dir); st != 0 || out != "a = 1\n" {
+		t.Errorf("-nc%s: status %d stdout %q stderr %q", dir, st, out, errOut)
+	}
+}
