@@ -1,6 +1,7 @@
 package table
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -69,51 +70,32 @@ func parseNet(s string) (netip.Prefix, error) {
 
 // ParseCIDR reads cidr_table(5) syntax; bad rules are reported through warn and skipped.
 func ParseCIDR(r io.Reader, file string, warn func(string)) (*CIDRTable, error) {
-	if warn == nil {
-		warn = func(string) {}
-	}
-	t := &CIDRTable{}
-	var ifs nesting
-	rule := func(i int) conditionalRule { return &t.rules[i] }
-	err := ReadLogical(r, func(text string, line int) error {
-		where := fmt.Sprintf("%s, line %d", file, line)
-		text = strings.TrimSpace(text)
-		if strings.EqualFold(text, "endif") {
-			ifs.endif(where, warn, rule, len(t.rules))
-			return nil
-		}
-		isIf, neg, text := header(text, "")
-		pat, rest, _ := strings.Cut(text, " ")
-		if i := strings.IndexByte(pat, '\t'); i >= 0 {
-			pat, rest = pat[:i], pat[i+1:]+" "+rest
-		}
-		rest = strings.TrimSpace(rest)
-		p, err := parseNet(pat)
-		if err != nil {
-			warn(fmt.Sprintf("%s: bad net/mask pattern: \"%s\": %v: skipping this rule", where, pat, err))
-			if isIf {
-				t.rules = append(t.rules, cidrRule{isIf: true, line: line})
-				ifs.push(len(t.rules) - 1)
+	rules, err := readRules[cidrRule](r, file, warn, ruleSyntax[cidrRule]{
+		parse: func(t ruleText) (cidrRule, error) {
+			pat, rest, _ := strings.Cut(t.text, " ")
+			if i := strings.IndexByte(pat, '\t'); i >= 0 {
+				pat, rest = pat[:i], pat[i+1:]+" "+rest
 			}
-			return nil
-		}
-		if isIf {
-			t.rules = append(t.rules, cidrRule{prefix: p, negate: neg, isIf: true, line: line})
-			ifs.push(len(t.rules) - 1)
-			return nil
-		}
-		if rest == "" {
-			warn(where + ": no lookup result: skipping this rule")
-			return nil
-		}
-		t.rules = append(t.rules, cidrRule{prefix: p, negate: neg, result: rest, line: line})
-		return nil
+			rest = strings.TrimSpace(rest)
+			p, err := parseNet(pat)
+			if err != nil {
+				return cidrRule{}, fmt.Errorf("bad net/mask pattern: \"%s\": %v", pat, err)
+			}
+			if t.isIf {
+				return cidrRule{prefix: p, negate: t.neg, isIf: true, line: t.line}, nil
+			}
+			if rest == "" {
+				return cidrRule{}, errors.New("no lookup result")
+			}
+			return cidrRule{prefix: p, negate: t.neg, result: rest, line: t.line}, nil
+		},
+		// An IF without a valid prefix never matches (see Lookup).
+		deadIf: func(line int) cidrRule { return cidrRule{isIf: true, line: line} },
 	})
 	if err != nil {
 		return nil, err
 	}
-	ifs.finish(file, warn, rule, len(t.rules))
-	return t, nil
+	return &CIDRTable{rules: rules}, nil
 }
 
 // Lookup implements Table; the key is an IPv4 or IPv6 address (brackets allowed). A key that

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -58,78 +59,50 @@ func openRegexp(typ, name string, o *Options) (Table, error) {
 // warn and skipped, as Postfix skips a rule it cannot compile. With noRegsub, rules whose
 // result uses $N are skipped (local(8) refuses them in alias tables).
 func ParseRegexp(r io.Reader, file string, pcre, noRegsub bool, warn func(string)) (*RegexpTable, error) {
-	if warn == nil {
-		warn = func(string) {}
-	}
-	t := &RegexpTable{}
-	var ifs nesting
-	rule := func(i int) conditionalRule { return &t.rules[i] }
-	err := ReadLogical(r, func(text string, line int) error {
-		where := fmt.Sprintf("%s, line %d", file, line)
-		text = strings.TrimSpace(text)
-		if strings.EqualFold(text, "endif") {
-			ifs.endif(where, warn, rule, len(t.rules))
-			return nil
-		}
-		isIf, neg, text := header(text, "/")
-		pat, flags, rest, err := splitPattern(text)
-		if err != nil {
-			warn(fmt.Sprintf("%s: %v: skipping this rule", where, err))
-			if isIf {
-				// Keep the if/endif structure balanced: an if that never matches.
-				t.rules = append(t.rules, regexpRule{isIf: true, line: line})
-				ifs.push(len(t.rules) - 1)
+	rules, err := readRules[regexpRule](r, file, warn, ruleSyntax[regexpRule]{
+		ifMore: "/",
+		parse: func(t ruleText) (regexpRule, error) {
+			pat, flags, rest, err := splitPattern(t.text)
+			if err != nil {
+				return regexpRule{}, err
 			}
-			return nil
-		}
-		re, err := compilePattern(pat, flags, pcre)
-		if err != nil {
-			warn(fmt.Sprintf("%s: %v: skipping this rule", where, err))
-			if isIf {
-				t.rules = append(t.rules, regexpRule{isIf: true, line: line})
-				ifs.push(len(t.rules) - 1)
+			re, err := compilePattern(pat, flags, pcre)
+			if err != nil {
+				return regexpRule{}, err
 			}
-			return nil
-		}
-		rest = strings.TrimSpace(rest)
-		if isIf {
-			if rest != "" {
-				warn(fmt.Sprintf("%s: ignoring extra text after IF statement: \"%s\"", where, rest))
+			rest = strings.TrimSpace(rest)
+			if t.isIf {
+				if rest != "" {
+					t.warn(fmt.Sprintf("%s: ignoring extra text after IF statement: \"%s\"", t.where, rest))
+				}
+				return regexpRule{re: re, negate: t.neg, isIf: true, line: t.line}, nil
 			}
-			t.rules = append(t.rules, regexpRule{re: re, negate: neg, isIf: true, line: line})
-			ifs.push(len(t.rules) - 1)
-			return nil
-		}
-		if rest == "" {
-			warn(where + ": no replacement text: skipping this rule")
-			return nil
-		}
-		if hasSubst(rest) {
-			if noRegsub {
-				warn(where + ": regular expression substitution is not allowed: skipping this rule")
-				return nil
+			if rest == "" {
+				return regexpRule{}, errors.New("no replacement text")
 			}
-			if neg {
-				warn(where + ": $number in negative pattern result: skipping this rule")
-				return nil
+			subst := hasSubst(rest)
+			if subst {
+				if noRegsub {
+					return regexpRule{}, errors.New("regular expression substitution is not allowed")
+				}
+				if t.neg {
+					return regexpRule{}, errors.New("$number in negative pattern result")
+				}
+				if n := maxGroupRef(rest); n > re.NumSubexp() {
+					return regexpRule{}, fmt.Errorf("out of range replacement index \"%d\"", n)
+				}
+			} else {
+				rest = expand(rest, func(int) string { return "" }) // "$$" -> "$"
 			}
-			if n := maxGroupRef(rest); n > re.NumSubexp() {
-				warn(fmt.Sprintf("%s: out of range replacement index \"%d\": skipping this rule", where, n))
-				return nil
-			}
-		}
-		subst := hasSubst(rest)
-		if !subst {
-			rest = expand(rest, func(int) string { return "" }) // "$$" -> "$"
-		}
-		t.rules = append(t.rules, regexpRule{re: re, negate: neg, result: rest, subst: subst, line: line})
-		return nil
+			return regexpRule{re: re, negate: t.neg, result: rest, subst: subst, line: t.line}, nil
+		},
+		// An IF without a pattern never matches (see Lookup).
+		deadIf: func(line int) regexpRule { return regexpRule{isIf: true, line: line} },
 	})
 	if err != nil {
 		return nil, err
 	}
-	ifs.finish(file, warn, rule, len(t.rules))
-	return t, nil
+	return &RegexpTable{rules: rules}, nil
 }
 
 // splitPattern takes "/pattern/flags rest": the delimiter is the first character (any
