@@ -26,22 +26,21 @@ func CheckScheme(password, stored string) bool {
 	switch scheme {
 	case "PLAIN", "CLEARTEXT":
 		return data != "" && subtle.ConstantTimeCompare([]byte(password), []byte(data)) == 1
-	case "SHA512-CRYPT":
-		return strings.HasPrefix(data, "$6$") && Check(password, data)
-	case "SHA256-CRYPT":
-		return strings.HasPrefix(data, "$5$") && Check(password, data)
-	case "MD5-CRYPT":
-		return strings.HasPrefix(data, "$1$") && Check(password, data)
-	case "BLF-CRYPT":
-		return strings.HasPrefix(data, "$2") && Check(password, data)
-	case "ARGON2ID":
-		return strings.HasPrefix(data, "$argon2id$") && Check(password, data)
-	case "ARGON2I":
-		return strings.HasPrefix(data, "$argon2i$") && Check(password, data)
-	case "SCRYPT":
-		return strings.HasPrefix(data, "$7$") && Check(password, data)
 	case "CRYPT":
 		return Check(password, data)
 	}
-	return false
+	prefix, ok := schemePrefix[scheme]
+	return ok && strings.HasPrefix(data, prefix) && Check(password, data)
+}
+
+// schemePrefix is the crypt(3) hash prefix each named crypt scheme requires, so that
+// "{SHA512-CRYPT}" never accepts, say, an MD5 hash.
+var schemePrefix = map[string]string{
+	"SHA512-CRYPT": "$6$",
+	"SHA256-CRYPT": "$5$",
+	"MD5-CRYPT":    "$1$",
+	"BLF-CRYPT":    "$2",
+	"ARGON2ID":     "$argon2id$",
+	"ARGON2I":      "$argon2i$",
+	"SCRYPT":       "$7$",
 }
