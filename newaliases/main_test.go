@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"postern/pkg/mkmap"
 	"postern/pkg/table"
-	"postern/pkg/table/maptool"
 )
 
 func TestNewaliases(t *testing.T) {
@@ -35,7 +35,7 @@ func TestNewaliases(t *testing.T) {
 	}
 	// postalias output format.
 	out.Reset()
-	if st := maptool.Run(maptool.Postalias, []string{"-c", dir, "-s", al}, strings.NewReader(""), &out, &errb); st != 0 ||
+	if st := mkmap.Main(mkmap.Postalias, []string{"-c", dir, "-s", al}, strings.NewReader(""), &out, &errb); st != 0 ||
 		out.String() != "@:\t@\nfmaster:\tsysadmin\npostmaster:\troot\nteam:\ta, b, c\n" {
 		t.Fatalf("%q", out.String())
 	}

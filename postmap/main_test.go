@@ -2,11 +2,19 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"postern/pkg/mkmap"
 )
+
+// run is postmap with its standard streams given.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return mkmap.Main(mkmap.Postmap, args, stdin, stdout, stderr)
+}
 
 func pm(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()

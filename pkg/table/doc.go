@@ -87,6 +87,6 @@
 // # Source files
 //
 // ReadLogical, ParseSource, SplitKeyValue and Builder implement postmap's source syntax and
-// duplicate rules; BuildFile is the shared body of postmap and postalias; package maptool is
-// the command-line tools' engine.
+// duplicate rules; BuildFile writes a table file from a source; package postern/pkg/mkmap is
+// the engine of postmap, postalias and newaliases.
 package table
