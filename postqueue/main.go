@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/mailq"
@@ -35,36 +36,19 @@ func main() {
 func run(args []string) int {
 	var mode byte
 	var configDir, arg string
-	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
-		a := args[0]
-		args = args[1:]
-		if a == "--" {
-			break
+	args, err := getopt.Parse(args, "vfjpc:i:s:", func(c byte, val string) error {
+		switch c {
+		case 'f', 'j', 'p':
+			mode = c
+		case 'c':
+			configDir = val
+		case 'i', 's':
+			mode, arg = c, val
 		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			switch c {
-			case 'v':
-			case 'f', 'j', 'p':
-				mode = c
-			case 'c', 'i', 's':
-				val := a[j+1:]
-				if val == "" {
-					if len(args) == 0 {
-						return fail(exUsage, "%s", usage)
-					}
-					val, args = args[0], args[1:]
-				}
-				if c == 'c' {
-					configDir = val
-				} else {
-					mode, arg = c, val
-				}
-				j = len(a)
-			default:
-				return fail(exUsage, "%s", usage)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return fail(exUsage, "%s", usage)
 	}
 	if len(args) > 0 || mode == 0 {
 		return fail(exUsage, "%s", usage)
