@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"postern/pkg/getopt"
 	"postern/pkg/queue"
 )
 
@@ -49,54 +51,41 @@ func parseArgs(args []string, stdin io.Reader) (*request, error) {
 	r := &request{ids: map[byte][]string{}}
 	var stdinIDs []string
 	stdinRead := false
-	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
-		a := args[0]
-		args = args[1:]
-		if a == "--" {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			switch c {
-			case 'v', 'S':
-			case 's':
-				r.structure = true
-			case 'p':
-				r.purge = true
-			case 'c', 'd', 'e', 'f', 'h', 'H', 'r':
-				val := a[j+1:]
-				if val == "" {
-					if len(args) == 0 {
-						return nil, fmt.Errorf("%s", usage)
-					}
-					val, args = args[0], args[1:]
-				}
-				j = len(a)
-				if c == 'c' {
-					r.configDir = val
-					continue
-				}
-				if val == "-" {
-					if !stdinRead {
-						stdinRead = true
-						sc := bufio.NewScanner(stdin)
-						for sc.Scan() {
-							if f := strings.Fields(sc.Text()); len(f) > 0 {
-								stdinIDs = append(stdinIDs, f[0])
-							}
+	args, err := getopt.Parse(args, "vSspc:d:e:f:h:H:r:", func(c byte, val string) error {
+		switch c {
+		case 's':
+			r.structure = true
+		case 'p':
+			r.purge = true
+		case 'c':
+			r.configDir = val
+		case 'd', 'e', 'f', 'h', 'H', 'r':
+			if val == "-" {
+				if !stdinRead {
+					stdinRead = true
+					sc := bufio.NewScanner(stdin)
+					for sc.Scan() {
+						if f := strings.Fields(sc.Text()); len(f) > 0 {
+							stdinIDs = append(stdinIDs, f[0])
 						}
 					}
-					r.ids[c] = append(r.ids[c], stdinIDs...)
-					continue
 				}
-				if val != "ALL" && !queue.ValidID(val) {
-					return nil, fmt.Errorf("invalid queue id: %s", val)
-				}
-				r.ids[c] = append(r.ids[c], val)
-			default:
-				return nil, fmt.Errorf("%s", usage)
+				r.ids[c] = append(r.ids[c], stdinIDs...)
+				return nil
 			}
+			if val != "ALL" && !queue.ValidID(val) {
+				return fmt.Errorf("invalid queue id: %s", val)
+			}
+			r.ids[c] = append(r.ids[c], val)
 		}
+		return nil
+	})
+	var bad *getopt.Error
+	if errors.As(err, &bad) {
+		return nil, fmt.Errorf("%s", usage)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for _, d := range args {
 		if !queue.IsQueueName(d) || d == queue.Corrupt {
