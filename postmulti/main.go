@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 )
 
 const usage = "usage: postmulti -l | -p | -x [-v] [-a] [-g group] [-i instance] [command...]"
@@ -21,43 +22,26 @@ func main() {
 	var mode byte
 	all, name, group := false, "", ""
 	args := os.Args[1:]
-	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
-		a := args[0]
-		args = args[1:]
-		if a == "--" {
-			break
-		}
-		for i := 1; i < len(a); i++ {
-			switch c := a[i]; c {
-			case 'l', 'p', 'x':
-				if mode != 0 && mode != c {
-					fatal("%s", usage)
-				}
-				mode = c
-			case 'a':
-				all = true
-			case 'v':
-			case 'i', 'g':
-				// The value is the rest of this argument or the next one.
-				v := a[i+1:]
-				if v == "" {
-					if len(args) == 0 {
-						fatal("%s", usage)
-					}
-					v, args = args[0], args[1:]
-				}
-				if c == 'i' {
-					name = v
-				} else {
-					group = v
-				}
-				i = len(a)
-			case 'e':
-				fatal("instance management (-e) is not supported by Postern")
-			default:
+	args, err := getopt.Parse(args, "lpxavi:g:e", func(c byte, v string) error {
+		switch c {
+		case 'l', 'p', 'x':
+			if mode != 0 && mode != c {
 				fatal("%s", usage)
 			}
+			mode = c
+		case 'a':
+			all = true
+		case 'i':
+			name = v
+		case 'g':
+			group = v
+		case 'e':
+			fatal("instance management (-e) is not supported by Postern")
 		}
+		return nil
+	})
+	if err != nil {
+		fatal("%s", usage)
 	}
 	if mode == 0 {
 		fatal("%s", usage)

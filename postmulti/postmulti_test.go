@@ -40,4 +40,14 @@ func TestDebianGlue(t *testing.T) {
 	if out, code := run("-i", "postfix-out", "-p", "start"); code != 1 || !strings.Contains(out, "No matching instances") {
 		t.Errorf("other instance: %d %q", code, out)
 	}
+	// Unknown letters, a missing argument and two modes are refused with the usage line.
+	for _, args := range [][]string{{"-z"}, {"-lz"}, {"-l", "-i"}, {"-lp"}} {
+		if out, code := run(args...); code != 1 || out != "postmulti: fatal: "+usage+"\n" {
+			t.Errorf("%q: %d %q", args, code, out)
+		}
+	}
+	// Grouped letters with the instance glued on select the default instance.
+	if out, code := run("-li-"); code != 0 || out != "-               -               y         "+dir+"\n" {
+		t.Errorf("-li-: %d %q", code, out)
+	}
 }
