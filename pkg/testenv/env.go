@@ -1,10 +1,8 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,31 +124,17 @@ func Start(t testing.TB, opts Options) *Env {
 	return e
 }
 
-// waitBanner dials the SMTP service until it answers 220.
+// waitBanner dials the SMTP service until it answers 220; it gives up at
+// once if master exits.
 func (e *Env) waitBanner(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
+	return waitBanner(e.SMTPAddr, timeout, func() error {
 		select {
 		case <-e.exited:
 			return fmt.Errorf("master exited: %v", e.cmd.ProcessState)
 		default:
+			return nil
 		}
-		c, err := net.DialTimeout("tcp", e.SMTPAddr, time.Second)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			line, err := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if err == nil && strings.HasPrefix(line, "220") {
-				return nil
-			}
-			last = fmt.Errorf("banner %q, %v", line, err)
-		} else {
-			last = err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("no 220 banner on %s within %v: %v", e.SMTPAddr, timeout, last)
+	})
 }
 
 // MasterOutput is what master and its children wrote to standard output
