@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 )
 
 // Args is a daemon's command line as master builds it.
@@ -26,43 +27,21 @@ type Args struct {
 // -S are accepted and ignored, as Postfix's master may pass some of them.
 func ParseArgs(prog string, argv []string) (*Args, error) {
 	a := &Args{}
-	i := 0
-	for ; i < len(argv); i++ {
-		arg := argv[i]
-		if arg == "--" {
-			i++
-			break
+	rest, err := getopt.Parse(argv, "uvlzdDSc:n:t:o:s:", func(c byte, val string) error {
+		switch c {
+		case 'u':
+			a.Unpriv = true
+		case 'v':
+			a.Verbose = true
+		case 'c', 'n', 't', 'o', 's':
+			return a.set(c, val)
 		}
-		if len(arg) < 2 || arg[0] != '-' {
-			break
-		}
-		for j := 1; j < len(arg); j++ {
-			c := arg[j]
-			switch c {
-			case 'u':
-				a.Unpriv = true
-			case 'v':
-				a.Verbose = true
-			case 'l', 'z', 'd', 'D', 'S':
-			case 'c', 'n', 't', 'o', 's':
-				val := arg[j+1:]
-				if val == "" {
-					i++
-					if i >= len(argv) {
-						return nil, fmt.Errorf("%s: option requires an argument -- '%c'", prog, c)
-					}
-					val = argv[i]
-				}
-				if err := a.set(c, val); err != nil {
-					return nil, fmt.Errorf("%s: %v", prog, err)
-				}
-				j = len(arg)
-			default:
-				return nil, fmt.Errorf("%s: invalid option -- '%c'", prog, c)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", prog, err)
 	}
-	a.Rest = append([]string(nil), argv[i:]...)
+	a.Rest = append([]string(nil), rest...)
 	return a, nil
 }
 

@@ -179,3 +179,20 @@ func TestLoadConfigOverrides(t *testing.T) {
 		t.Errorf("max_idle = %v", got)
 	}
 }
+
+// TestParseArgsRefusals pins the words of a bad daemon command line, prefixed by the program.
+func TestParseArgsRefusals(t *testing.T) {
+	for _, c := range []struct {
+		argv []string
+		err  string
+	}{
+		{[]string{"-uq"}, "smtpd: invalid option -- 'q'"},
+		{[]string{"-u", "-n"}, "smtpd: option requires an argument -- 'n'"},
+		{[]string{"-o", "novalue"}, `smtpd: bad -o parameter: "novalue" (need name=value)`},
+		{[]string{"-s", "x"}, `smtpd: bad -s value: "x"`},
+	} {
+		if _, err := ParseArgs("smtpd", c.argv); err == nil || err.Error() != c.err {
+			t.Errorf("%q: error %v, want %q", c.argv, err, c.err)
+		}
+	}
+}
