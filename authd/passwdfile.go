@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"postern/pkg/auth"
+	"postern/pkg/passwd"
 	"postern/pkg/shadow"
 )
 
@@ -29,28 +28,24 @@ type fileBackend struct {
 func (b *fileBackend) name() string { return "passwd-file " + b.path }
 
 func (b *fileBackend) find(username string) (*account, error) {
-	f, err := os.Open(b.path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 4096), 64<<10)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, username+":") {
-			continue
+	var a *account
+	err := passwd.ScanFile(b.path, 8, func(f []string) bool {
+		if f[0] == username {
+			a = passwdFileAccount(f, b.homeMailbox)
 		}
-		return parsePasswdFileLine(line, b.homeMailbox), nil
-	}
-	return nil, sc.Err()
+		return a != nil
+	})
+	return a, err
 }
 
 // parsePasswdFileLine turns one line into an account; a line it cannot use
 // yields an account that is refused (so a typo never falls through to the
 // next backend with the same name).
 func parsePasswdFileLine(line, homeMailbox string) *account {
-	f := strings.SplitN(line, ":", 8)
+	return passwdFileAccount(strings.SplitN(line, ":", 8), homeMailbox)
+}
+
+func passwdFileAccount(f []string, homeMailbox string) *account {
 	for len(f) < 8 {
 		f = append(f, "")
 	}

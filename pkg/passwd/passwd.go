@@ -4,9 +4,7 @@
 package passwd
 
 import (
-	"bufio"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -44,31 +42,25 @@ func LookupUID(uid int) (*User, error) {
 }
 
 func find(match func(*User) bool) (*User, error) {
-	f, err := os.Open(File)
+	var found *User
+	err := ScanFile(File, -1, func(f []string) bool {
+		if u, ok := parse(f); ok && match(u) {
+			found = u
+		}
+		return found != nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 4096), 64<<10)
-	for sc.Scan() {
-		u, ok := parse(sc.Text())
-		if ok && match(u) {
-			return u, nil
-		}
+	if found == nil {
+		return nil, ErrNotFound
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return nil, ErrNotFound
+	return found, nil
 }
 
-func parse(line string) (*User, bool) {
-	if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
-		return nil, false
-	}
-	f := strings.Split(line, ":")
-	if len(f) != 7 || f[0] == "" {
+// parse reads one passwd(5) line's fields; NIS "+"/"-" lines are not accounts.
+func parse(f []string) (*User, bool) {
+	if len(f) != 7 || f[0] == "" || f[0][0] == '+' || f[0][0] == '-' {
 		return nil, false
 	}
 	uid, err1 := strconv.Atoi(f[2])

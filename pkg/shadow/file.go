@@ -1,12 +1,12 @@
 package shadow
 
 import (
-	"bufio"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"postern/pkg/passwd"
 )
 
 // File is the shadow database read by Lookup; tests may point it elsewhere.
@@ -30,31 +30,28 @@ type Entry struct {
 
 // Lookup reads File for name.
 func Lookup(name string) (*Entry, error) {
-	f, err := os.Open(File)
+	var found *Entry
+	err := passwd.ScanFile(File, -1, func(f []string) bool {
+		if f[0] == name {
+			found, _ = parseFields(f)
+		}
+		return found != nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 4096), 64<<10)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+":") {
-			continue
-		}
-		if e, ok := Parse(line); ok && e.Name == name {
-			return e, nil
-		}
+	if found == nil {
+		return nil, ErrNotFound
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return nil, ErrNotFound
+	return found, nil
 }
 
 // Parse parses one shadow line.
 func Parse(line string) (*Entry, bool) {
-	f := strings.Split(line, ":")
+	return parseFields(strings.Split(line, ":"))
+}
+
+func parseFields(f []string) (*Entry, bool) {
 	if len(f) < 2 || f[0] == "" {
 		return nil, false
 	}
