@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/printable"
@@ -60,35 +61,20 @@ func main() {
 }
 
 func parseArgs(argv []string) (configDir string, verbose bool, err error) {
-	for i := 0; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--" {
-			argv = argv[i+1:]
-			break
+	operands, err := getopt.Parse(argv, "c:rv", func(c byte, v string) error {
+		switch c {
+		case 'c':
+			configDir = v
+		case 'v':
+			verbose = true
 		}
-		if len(a) < 2 || a[0] != '-' {
-			return "", false, errors.New("usage: postdrop [-rv] [-c config_dir]")
-		}
-		for j := 1; j < len(a); j++ {
-			switch a[j] {
-			case 'r':
-			case 'v':
-				verbose = true
-			case 'c':
-				v := a[j+1:]
-				if v == "" {
-					i++
-					if i >= len(argv) {
-						return "", false, errors.New("option requires an argument -- 'c'")
-					}
-					v = argv[i]
-				}
-				configDir = v
-				j = len(a)
-			default:
-				return "", false, fmt.Errorf("invalid option -- '%c'", a[j])
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	if len(operands) > 0 {
+		return "", false, errors.New("usage: postdrop [-rv] [-c config_dir]")
 	}
 	return configDir, verbose, nil
 }
