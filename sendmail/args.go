@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"postern/pkg/getopt"
 )
 
 // mode is what this invocation does.
@@ -63,8 +66,8 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // "A:B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q:tvx" that take a value.
 const takesArg = "ABCFLNORVXbefhopqr"
 
-// known lists every option letter sendmail accepts.
-const known = "ABCFGILNORUVXbcefhimnopqrtvx"
+// optstring is Postfix's, with -q's argument optional (a bare -q flushes the queue).
+const optstring = "A:B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q::tvx"
 
 // parseArgs parses the command line after the program name. Options end at "--" or at the
 // first argument that is not an option (Postfix's getopt does not permute); the rest are
@@ -78,47 +81,25 @@ func parseArgs(prog string, argv []string) (*options, error) {
 	case "newaliases":
 		o.mode = modeNewaliases
 	}
-	i := 0
-	for ; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--" {
-			i++
-			break
+	rcpts, err := getopt.Parse(argv, optstring, func(c byte, val string) error {
+		if strings.IndexByte(takesArg, c) < 0 {
+			return o.flag(c)
 		}
-		if len(a) < 2 || a[0] != '-' {
-			break
+		if c == 'q' && val == "" {
+			// A bare -q is "process the queue now" (getopt would take the next word).
+			o.mode = modeFlush
+			return nil
 		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			if strings.IndexByte(known, c) < 0 {
-				return nil, &usageError{fmt.Sprintf("invalid option -- '%c'", c)}
-			}
-			if strings.IndexByte(takesArg, c) < 0 {
-				if err := o.flag(c); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			val := a[j+1:]
-			j = len(a)
-			if val == "" {
-				if c == 'q' {
-					// A bare -q is "process the queue now" (getopt would take the next word).
-					o.mode = modeFlush
-					continue
-				}
-				i++
-				if i >= len(argv) {
-					return nil, &usageError{fmt.Sprintf("option requires an argument -- '%c'", c)}
-				}
-				val = argv[i]
-			}
-			if err := o.option(c, val); err != nil {
-				return nil, err
-			}
+		return o.option(c, val)
+	})
+	if err != nil {
+		var ge *getopt.Error
+		if errors.As(err, &ge) {
+			return nil, &usageError{ge.Error()}
 		}
+		return nil, err
 	}
-	o.rcpts = append([]string{}, argv[i:]...)
+	o.rcpts = append([]string{}, rcpts...)
 	return o, o.check()
 }
 

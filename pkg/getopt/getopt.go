@@ -19,7 +19,9 @@ func (e *Error) Error() string {
 }
 
 // Parse calls fn for each option of args in order, with its argument for the letters that
-// optstring follows with ':', and returns the operands. It stops at the first error, fn's or
+// optstring follows with ':', and returns the operands. A letter followed by "::" takes an
+// optional argument, only when it is glued to the letter (-q30m; a bare -q gets ""), as
+// GNU getopt reads "::" and as sendmail's -q needs. It stops at the first error, fn's or
 // its own (*Error).
 func Parse(args []string, optstring string, fn func(opt byte, arg string) error) ([]string, error) {
 	i := 0
@@ -34,13 +36,13 @@ func Parse(args []string, optstring string, fn func(opt byte, arg string) error)
 		}
 		for j := 1; j < len(a); j++ {
 			c := a[j]
-			takes, known := spec(optstring, c)
+			takes, optional, known := spec(optstring, c)
 			if !known {
 				return nil, &Error{Opt: c}
 			}
 			arg := ""
 			if takes {
-				if arg = a[j+1:]; arg == "" {
+				if arg = a[j+1:]; arg == "" && !optional {
 					if i+1 >= len(args) {
 						return nil, &Error{Opt: c, Missing: true}
 					}
@@ -57,15 +59,18 @@ func Parse(args []string, optstring string, fn func(opt byte, arg string) error)
 	return args[i:], nil
 }
 
-// spec reports whether c is in optstring and whether it takes an argument.
-func spec(optstring string, c byte) (takes, known bool) {
+// spec reports whether c is in optstring, whether it takes an argument (':') and whether
+// that argument is optional ("::").
+func spec(optstring string, c byte) (takes, optional, known bool) {
 	if c == ':' {
-		return false, false
+		return false, false, false
 	}
 	for k := 0; k < len(optstring); k++ {
 		if optstring[k] == c {
-			return k+1 < len(optstring) && optstring[k+1] == ':', true
+			takes = k+1 < len(optstring) && optstring[k+1] == ':'
+			optional = takes && k+2 < len(optstring) && optstring[k+2] == ':'
+			return takes, optional, true
 		}
 	}
-	return false, false
+	return false, false, false
 }

@@ -51,3 +51,28 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// TestOptionalArgument pins "::": the argument is taken only when glued to the letter, so a
+// bare -q leaves the next word an operand (sendmail -q, sendmail -q30m).
+func TestOptionalArgument(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		got      string
+		operands int
+	}{
+		{[]string{"-q"}, "q=", 0},
+		{[]string{"-q30m"}, "q=30m", 0},
+		{[]string{"-q", "user"}, "q=", 1},
+		{[]string{"-tq"}, "t=q=", 0},
+		{[]string{"-qIABC", "-t"}, "q=IABCt=", 0},
+	} {
+		got := ""
+		ops, err := Parse(tc.args, "q::t", func(c byte, arg string) error {
+			got += string(c) + "=" + arg
+			return nil
+		})
+		if err != nil || got != tc.got || len(ops) != tc.operands {
+			t.Errorf("%q: %q, %d operands, %v; want %q, %d", tc.args, got, len(ops), err, tc.got, tc.operands)
+		}
+	}
+}
