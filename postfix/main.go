@@ -5,9 +5,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"postern/pkg/config"
+	"postern/pkg/getopt"
 	"postern/pkg/maillog"
 )
 
@@ -47,26 +47,14 @@ func (s *script) show(label, format string, args ...any) string {
 }
 
 func main() {
-	args := os.Args[1:]
 	configDir := ""
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
-		a := args[0]
-		args = args[1:]
-		switch {
-		case a == "--":
-			goto done
-		case a == "-c" && len(args) > 0:
-			configDir, args = args[0], args[1:]
-		case strings.HasPrefix(a, "-c") && len(a) > 2:
-			configDir = a[2:]
-		case a == "-v" || a == "-vv" || a == "-D":
-		default:
-			fmt.Fprintf(os.Stderr, "postfix: fatal: %s\n", usage)
-			os.Exit(1)
+	args, err := getopt.Parse(os.Args[1:], "c:Dv", func(c byte, v string) error {
+		if c == 'c' {
+			configDir = v
 		}
-	}
-done:
-	if len(args) == 0 {
+		return nil
+	})
+	if err != nil || len(args) == 0 {
 		fmt.Fprintf(os.Stderr, "postfix: fatal: %s\n", usage)
 		os.Exit(1)
 	}
