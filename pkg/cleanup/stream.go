@@ -153,9 +153,15 @@ func (s *Stream) Write(p []byte) (int, error) {
 			}
 			break
 		}
-		s.cur = append(s.cur, p[:i+1]...)
-		s.Line(trimEOL(s.cur))
-		s.cur, p = s.cur[:0], p[i+1:]
+		if len(s.cur) == 0 {
+			// The whole line is in p: send it from there, no copy (DATA's usual case).
+			s.Line(trimEOL(p[:i+1]))
+		} else {
+			s.cur = append(s.cur, p[:i+1]...)
+			s.Line(trimEOL(s.cur))
+			s.cur = s.cur[:0]
+		}
+		p = p[i+1:]
 	}
 	return n, nil
 }
