@@ -17,7 +17,7 @@ import (
 // ownedQueueDirs are the queue directories whose whole tree (sockets and
 // fifos aside) must belong to mail_owner. maildrop is checked on its own
 // and never descended into: it is the least trusted directory.
-var ownedQueueDirs = []string{"saved", "incoming", "active", "defer", "deferred", "bounce", "hold", "trace", "corrupt", "public", "private", "flush"}
+var ownedQueueDirs = []string{"saved", "incoming", "active", "defer", "deferred", "bounce", "hold", "trace", "corrupt", "public", "private", "flush", "pool"}
 
 // checkWarn is postfix-script's check-warn: ownership and mode problems
 // are warnings, with Postfix's texts and paths spelled as find(1) prints

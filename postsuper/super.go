@@ -335,6 +335,11 @@ func (s *super) purgeTemp() {
 			return nil
 		})
 	}
+	// pool/ (Postern's emptied files for reuse) holds no messages: only its crash leftovers
+	// go, without a word per file.
+	if k := s.q.PurgePool(); k > 0 {
+		s.log.Info("removed %d leftover file%s from %s", k, plural(k), queue.Pool)
+	}
 	if n > 0 {
 		s.info("Deleted: %d temporary file%s", n, plural(n))
 	}

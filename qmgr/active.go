@@ -53,7 +53,8 @@ func (q *qmgr) lifetime(m *message) time.Duration {
 // bounce service has turned into a notice; the defer log, and a trace log whose report
 // could not be sent, have no reader left.
 func (q *qmgr) remove(m *message) {
-	if err := os.Remove(m.path); err != nil {
+	// Recycle instead of unlink: the emptied file goes to pool/ for cleanup's next create.
+	if err := q.q.Recycle(m.path); err != nil {
 		q.log.Warn("%s: remove %s: %v", m.id, m.path, err)
 		return
 	}

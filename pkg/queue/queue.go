@@ -7,6 +7,8 @@
 // deferred (waiting for a retry; the file's mtime is the next try), hold, corrupt, and the
 // per-message logs bounce, defer, trace. deferred and defer are hashed one level deep by the
 // queue ID's first character (hash_queue_names, hash_queue_depth = 1), as Postfix does.
+// pool (Postern only) holds emptied files of finished messages for Create to reuse; it holds
+// no messages and no queue tool looks into it (see Pool in pool.go).
 //
 // # File format
 //
@@ -53,7 +55,7 @@ const (
 
 // AllDirs lists every directory under queue_directory, in creation order.
 var AllDirs = []string{"maildrop", "incoming", "active", "deferred", "hold", "corrupt", "bounce",
-	"defer", "trace", "private", "public", "pid", "saved", "flush"}
+	"defer", "trace", "private", "public", "pid", "saved", "flush", Pool}
 
 // DirMode is the mode Postfix's postfix-files gives each directory of AllDirs; pid/ is root's,
 // every other one mail_owner's (group root, "-" in postfix-files), maildrop/ and public/ with
@@ -79,10 +81,13 @@ type Queue struct {
 	// uid and gid, when uid >= 0, own the hash subdirectories Move creates: mail_owner's, as
 	// when Postfix's qmgr or postsuper (which runs as mail_owner) makes them.
 	uid, gid int
+	// poolLimit bounds pool/ (see Pool); 0 turns recycling off.
+	poolLimit int
+	pool      poolState
 }
 
 // New returns the queue rooted at dir.
-func New(dir string) *Queue { return &Queue{Dir: dir, uid: -1, gid: -1} }
+func New(dir string) *Queue { return &Queue{Dir: dir, uid: -1, gid: -1, poolLimit: DefaultPoolLimit} }
 
 // SetOwner makes the hash subdirectories this process creates belong to uid:gid (mail_owner),
 // for a program that works on the queue as root (postsuper).
@@ -185,8 +190,14 @@ type File struct {
 }
 
 // Create makes a new file in queue (normally incoming) and names it by its queue ID. The file
-// stays 0600 until Commit.
+// stays 0600 until Commit. For incoming/ it is a file from pool/ when there is one (see Pool):
+// empty, 0600 and named by its inode like a new one, so no reader can tell them apart.
 func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
+	if queue == Incoming && mode == 0 && q.poolLimit > 0 {
+		if w := q.reuse(queue); w != nil {
+			return w, nil
+		}
+	}
 	dir := filepath.Join(q.Dir, queue)
 	for try := 0; try < 100; try++ {
 		now := timeNow()
@@ -207,19 +218,17 @@ func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
 		}
 		id := MakeID(timeNow(), st.Ino)
 		path := q.Path(queue, id)
-		// link(2) refuses to replace an existing name, unlike rename(2): an ID still in use
-		// (inode reuse within the same microsecond slot) is never overwritten.
-		if err := os.Link(tmp, path); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				f.Close()
-				os.Remove(tmp)
-				continue
-			}
+		// RENAME_NOREPLACE (or link(2) where missing) refuses to replace an existing name,
+		// unlike rename(2): an ID still in use (inode reuse within the same microsecond
+		// slot) is never overwritten.
+		if err := renameNoReplace(tmp, path); err != nil {
 			f.Close()
 			os.Remove(tmp)
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
 			return nil, err
 		}
-		os.Remove(tmp)
 		return &File{ID: id, Path: path, f: f, buf: make([]byte, 0, 64<<10)}, nil
 	}
 	return nil, errors.New("queue: cannot allocate a unique queue ID")
@@ -268,6 +277,18 @@ func (w *File) WriteAt(p []byte, off int64) error {
 }
 
 // Commit makes the file durable and ready: flush, chmod 0700 (plus extra), fsync, close.
+//
+// Power loss: the caller answers only after Commit, and by then the queue directory entry
+// is durable too. Create added it (a create and a rename, or a rename out of pool/), and a
+// new directory entry makes fsync write the parent directory as well: on ext4 without a
+// journal ext4_add_entry sets EXT4_STATE_NEWENTRY and fsync then calls ext4_sync_parent; on
+// a journaled ext4 (and XFS, btrfs) the fsync commits the transaction that holds the rename.
+// So a message answered 250 is in incoming/ complete, never only in pool/: its pool name is
+// the one that may come back (its removal was not written), as a second name of the same
+// inode, which fsck counts as nlink 2; Create and Recycle then drop that name only (see Pool).
+// Before the fsync returns, the inode on disk may be the one from its previous life (a
+// delivered message: every recipient D, so qmgr removes it), the emptied one (0600: not
+// ready), or a partial one; no answer was given, the client retries.
 func (w *File) Commit(extra os.FileMode) error {
 	if err := w.flush(); err != nil {
 		return err
