@@ -112,8 +112,10 @@ func (o *out) commit(nrcpt int) error {
 }
 
 // trigger tells qmgr about new mail without blocking the reply path. Commits that happen
-// while a wakeup is in flight collapse into one more wakeup after it, so qmgr always hears
-// of the newest file but is not sent one connection per message under load.
+// while a wakeup is in flight, or less than triggerGap after it, collapse into one more
+// wakeup after the gap, so qmgr always hears of the newest file but is not sent one
+// connection (and does not scan incoming/ once) per message under load. An idle cleanup's
+// first commit is announced at once.
 type trigger struct {
 	path    string
 	timeout time.Duration
@@ -133,9 +135,14 @@ func (t *trigger) kick() {
 	}
 }
 
+// triggerGap is the least time between two wakeups from one cleanup: at a few hundred
+// messages a second it gathers several into one scan, and delays a delivery by at most this.
+const triggerGap = 3 * time.Millisecond
+
 func (t *trigger) loop() {
 	for range t.c {
 		// Failure is harmless: qmgr also scans incoming on its own timer.
 		ipc.Trigger(t.path, "W", t.timeout)
+		time.Sleep(triggerGap)
 	}
 }

@@ -109,18 +109,18 @@ func (q *Queue) Recycle(path string) error {
 	if !q.poolFree() {
 		return os.Remove(path)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	// Raw descriptor calls: this is on qmgr's path once per message.
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			q.poolTaken()
-			return err
-		}
 		q.poolTaken()
+		if err == syscall.ENOENT {
+			return &fs.PathError{Op: "remove", Path: path, Err: err}
+		}
 		return os.Remove(path)
 	}
-	defer f.Close()
+	defer syscall.Close(fd)
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG ||
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG ||
 		st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
 		// A second name (a link made by hand, or one revived by a power loss) would see
 		// the truncate: only this name goes.
@@ -131,18 +131,18 @@ func (q *Queue) Recycle(path string) error {
 	// name; never replace anything.
 	if err := renameNoReplace(path, filepath.Join(q.Dir, Pool, filepath.Base(path))); err != nil {
 		q.poolTaken()
-		if errors.Is(err, syscall.ENOENT) {
+		if err == syscall.ENOENT {
 			return &fs.PathError{Op: "remove", Path: path, Err: err}
 		}
 		return os.Remove(path)
 	}
 	// Mode first, size second: once the size is 0 the mode is 0600 too, on disk as in memory,
-	// so no state of this inode is an empty "ready" file. Nothing is done with f after the
-	// truncate: from then on a Create may own the file.
-	if err := f.Chmod(0600); err != nil {
+	// so no state of this inode is an empty "ready" file. Nothing is done with the file after
+	// the truncate: from then on a Create may own it.
+	if err := syscall.Fchmod(fd, 0600); err != nil {
 		return nil // left unclean: Create unlinks it
 	}
-	f.Truncate(0)
+	syscall.Ftruncate(fd, 0)
 	return nil
 }
 
@@ -246,7 +246,7 @@ func (q *Queue) claim(f *os.File, src, old string, ino uint64, queue string) *Fi
 		// inode is ours, so no live file has this ID; a name left by a copy could.
 		err := renameNoReplace(src, path)
 		if err == nil {
-			return &File{ID: id, Path: path, f: f, buf: make([]byte, 0, 64<<10)}
+			return newFile(id, path, f)
 		}
 		if !errors.Is(err, syscall.EEXIST) {
 			return nil // ENOENT: taken by another Create

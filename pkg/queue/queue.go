@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -229,9 +230,26 @@ func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
 			}
 			return nil, err
 		}
-		return &File{ID: id, Path: path, f: f, buf: make([]byte, 0, 64<<10)}, nil
+		return newFile(id, path, f), nil
 	}
 	return nil, errors.New("queue: cannot allocate a unique queue ID")
+}
+
+// fileBufs recycles the write buffers of Files: one 64 KiB buffer per message made garbage
+// (and zeroed memory) for every queue file.
+var fileBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func newFile(id, path string, f *os.File) *File {
+	return &File{ID: id, Path: path, f: f, buf: (*fileBufs.Get().(*[]byte))[:0]}
+}
+
+// release returns the buffer; the File is not written again.
+func (w *File) release() {
+	if w.buf != nil && cap(w.buf) <= 128<<10 {
+		b := w.buf[:0]
+		fileBufs.Put(&b)
+	}
+	w.buf = nil
 }
 
 // Offset is the offset at which the next record will start.
@@ -267,8 +285,13 @@ func (w *File) flush() error {
 	return err
 }
 
-// WriteAt overwrites bytes already written (the C record), flushing first.
+// WriteAt overwrites bytes already written (the C record). Bytes still in the buffer are
+// patched there: a small message then reaches the file in one write.
 func (w *File) WriteAt(p []byte, off int64) error {
+	if off >= w.off && off+int64(len(p)) <= w.Offset() {
+		copy(w.buf[off-w.off:], p)
+		return nil
+	}
 	if err := w.flush(); err != nil {
 		return err
 	}
@@ -299,11 +322,13 @@ func (w *File) Commit(extra os.FileMode) error {
 	if err := w.f.Sync(); err != nil {
 		return err
 	}
+	w.release()
 	return w.f.Close()
 }
 
 // Abort discards the file.
 func (w *File) Abort() {
+	w.release()
 	w.f.Close()
 	os.Remove(w.Path)
 }
