@@ -242,3 +242,38 @@ func TestExpire(t *testing.T) {
 		t.Errorf("followed a symlink: %v -> %v", before.Mode(), after.Mode())
 	}
 }
+
+// TestPoolIgnored: pool/ holds no messages: -d ALL, -s and -r ALL leave a clean entry alone and
+// count nothing; -p removes only the crash leftover (a file with content).
+func TestPoolIgnored(t *testing.T) {
+	e := newEnv(t)
+	id := e.msg(queue.Incoming)
+	if err := e.q.Recycle(e.q.Path(queue.Incoming, id)); err != nil {
+		t.Fatal(err)
+	}
+	clean := filepath.Join(e.q.Dir, queue.Pool, id)
+	if fi, err := os.Lstat(clean); err != nil || fi.Mode() != 0600 || fi.Size() != 0 {
+		t.Fatalf("pool entry: %v %v", fi, err)
+	}
+	leftover := filepath.Join(e.q.Dir, queue.Pool, "ABCDE1")
+	os.WriteFile(leftover, []byte("a delivered message"), 0600)
+	os.Chmod(leftover, 0700)
+	for _, args := range [][]string{{"-d", "ALL"}, {"-r", "ALL"}, {"-s"}} {
+		out := e.run("", args...)
+		if strings.Contains(out, id) || strings.Contains(out, "ABCDE1") || strings.Contains(out, "Deleted: 1") {
+			t.Fatalf("postsuper %v: %q", args, out)
+		}
+		for _, p := range []string{clean, leftover} {
+			if _, err := os.Lstat(p); err != nil {
+				t.Fatalf("postsuper %v: %v", args, err)
+			}
+		}
+	}
+	e.run("", "-p")
+	if _, err := os.Lstat(leftover); !os.IsNotExist(err) {
+		t.Fatalf("leftover after -p: %v", err)
+	}
+	if _, err := os.Lstat(clean); err != nil {
+		t.Fatalf("clean entry after -p: %v", err)
+	}
+}

@@ -24,7 +24,9 @@ import (
 // file of ours with mode exactly 0600, size 0 and one link: only then is it reused. Anything
 // else there (a crash between Recycle's rename and its truncate, a name revived by a power
 // loss) is unlinked, never read: unlink drops only that name, so a file that still has a
-// second name (nlink 2 after fsck) keeps its data.
+// second name (nlink 2 after fsck) keeps its data. That relies on fsck after a power loss, as
+// every rename between queue directories does on ext4 without a journal: a name revived
+// there with nlink still 1 makes any later unlink free an inode another name still uses.
 const Pool = "pool"
 
 // DefaultPoolLimit bounds how many files pool/ holds; past it Recycle unlinks.
