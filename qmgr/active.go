@@ -58,8 +58,9 @@ func (q *qmgr) remove(m *message) {
 		q.log.Warn("%s: remove %s: %v", m.id, m.path, err)
 		return
 	}
-	os.Remove(q.q.Path(queue.Defer, m.id))
-	os.Remove(q.q.Path(queue.Trace, m.id))
+	q.removeLog(queue.Defer, m.id)
+	q.removeLog(queue.Trace, m.id)
+	q.logs.drop(m.id, logBounce) // flushed: bounce(8) removed it
 	q.log.Info("%s: removed", m.id)
 }
 

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"postern/pkg/ipc"
@@ -54,10 +51,14 @@ func (q *qmgr) expire(m *message) bool {
 // by an earlier round whose request failed. An error means the log is still there: the
 // caller keeps the message queued so the notice is not lost.
 func (q *qmgr) flushBounces(m *message) error {
-	if _, err := os.Stat(q.q.Path(queue.Bounce, m.id)); errors.Is(err, fs.ErrNotExist) {
+	if !q.hasLog(queue.Bounce, m.id) {
 		return nil
 	}
-	return q.bounceRequest(m, "flush")
+	if err := q.bounceRequest(m, "flush"); err != nil {
+		return err
+	}
+	q.logs.drop(m.id, logBounce) // the service removed it
+	return nil
 }
 
 // bounceRequest sends one request to private/bounce about the message in active/.
@@ -96,7 +97,7 @@ func (q *qmgr) warnDelay(m *message, now time.Time) {
 	if env.WarnTime <= 0 || env.WarnOffset <= 0 || env.Sender == "" || now.Unix() < env.WarnTime {
 		return
 	}
-	if _, err := os.Stat(q.q.Path(queue.Defer, m.id)); err != nil {
+	if !q.hasLog(queue.Defer, m.id) {
 		return
 	}
 	if err := q.bounceRequest(m, "warn"); err != nil {

@@ -20,6 +20,8 @@ import (
 // entry is written with one append under an exclusive lock and fsync'd. Callers hold m.mu.
 func (q *qmgr) appendLog(logName string, m *message, r *queue.Recipient, rep deliver.Reply, action string) error {
 	path := q.q.Path(logName, m.id)
+	// Before the file exists, so that the set never misses a log (see logSet).
+	q.logs.add(m.id, logKindOf(logName))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0600)
 	if errors.Is(err, fs.ErrNotExist) {
 		if merr := os.MkdirAll(filepath.Dir(path), 0700); merr == nil {

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"syscall"
+	"time"
+
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
@@ -15,27 +19,63 @@ func (t *transport) deliver(j *job) deliver.Reply {
 	if t.dead() {
 		return t.q.fail(j, dsn.Defer("4.3.0", "mail transport unavailable"))
 	}
-	c, err := t.conn()
-	if err != nil {
-		if t.markDead() {
-			t.q.log.Warn("connect to transport private/%s: %s", t.name, printable.Strerror(err))
+	req := t.request(j)
+	for retried := false; ; retried = true {
+		var c *ipc.Conn
+		reused := false
+		if !retried {
+			// Other pooled connections to the same agent process may be closed too: the
+			// retry dials.
+			c, reused = t.pooled()
 		}
-		return t.q.fail(j, dsn.Defer("4.3.0", "mail transport unavailable"))
-	}
-	reply, err := c.Request(t.request(j), t.timeout)
-	var rs []deliver.Reply
-	if err == nil {
-		rs, err = deliver.ParseReplies(reply)
-	}
-	if err != nil {
+		if c == nil {
+			var err error
+			if c, err = ipc.Dial(t.socket, dialTimeout); err != nil {
+				if t.markDead() {
+					t.q.log.Warn("connect to transport private/%s: %s", t.name, printable.Strerror(err))
+				}
+				return t.q.fail(j, dsn.Defer("4.3.0", "mail transport unavailable"))
+			}
+		}
+		rs, unread, err := t.exchange(c, req)
+		if err == nil {
+			t.putConn(c)
+			return rs[0]
+		}
+		c.Close()
+		if reused && unread && !retried {
+			// The agent closed a pooled connection (max_idle, max_use, a restart) without
+			// reading the request: nothing was delivered, so a fresh connection may try.
+			continue
+		}
 		// The agent died or hung mid-request (kill -9, timeout): the recipient is retried
 		// next round, and the connection is useless now.
-		c.Close()
 		t.q.log.Warn("%s: private/%s: %v", j.m.id, t.name, err)
 		return t.q.fail(j, dsn.Defer("4.3.0", "delivery temporarily suspended: unknown mail transport error"))
 	}
-	t.putConn(c)
-	return rs[0]
+}
+
+// exchange sends one request and reads the reply. unread reports a failure that proves the
+// agent never read the request: the write failed, or the agent's side was closed with the
+// request still in its receive queue (a unix socket then reports ECONNRESET, where an agent
+// that read the request and closed gives EOF). Detecting a closed pooled connection here
+// costs nothing per job, where checking it before each use costs a read and two deadline
+// changes.
+func (t *transport) exchange(c *ipc.Conn, req ipc.Attrs) (rs []deliver.Reply, unread bool, err error) {
+	// One deadline for the whole exchange; the next use of the connection sets its own.
+	c.SetDeadline(time.Now().Add(t.timeout))
+	if err := ipc.Write(c.Conn, req); err != nil {
+		return nil, true, err
+	}
+	if _, err := c.R.Peek(1); err != nil {
+		return nil, errors.Is(err, syscall.ECONNRESET), err
+	}
+	reply, err := ipc.Read(c.R)
+	if err != nil {
+		return nil, false, err
+	}
+	rs, err = deliver.ParseReplies(reply)
+	return rs, false, err
 }
 
 // request builds the attribute list of one delivery request.

@@ -59,7 +59,7 @@ func (q *qmgr) start(m *message) {
 		reasons = q.deferReasons(m.id)
 	}
 	// The defer log describes the previous round; this round's failures recreate it.
-	os.Remove(q.q.Path(queue.Defer, m.id))
+	q.removeLog(queue.Defer, m.id)
 	q.log.Info("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", m.id, env.Sender, env.MessageSize, env.Nrcpt)
 
 	var jobs []*job
@@ -116,6 +116,9 @@ func (q *qmgr) start(m *message) {
 // deferReasons reads the defer log a force-expired message brings from its last round: the
 // reason each recipient (by the offset of its R record) was deferred for.
 func (q *qmgr) deferReasons(id string) map[int64]deliver.Reply {
+	if !q.logs.has(id, logDefer) {
+		return nil
+	}
 	f, err := os.Open(q.q.Path(queue.Defer, id))
 	if err != nil {
 		return nil

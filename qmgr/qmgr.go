@@ -34,6 +34,7 @@ type qmgr struct {
 
 	resolver   *resolver
 	transports *transports
+	logs       logSet // which messages may have bounce, defer or trace logs
 
 	mu      sync.Mutex
 	pending trigger // scans requested and not yet done
@@ -96,6 +97,7 @@ func newQmgr(cfg *config.Config, log *maillog.Logger) (*qmgr, error) {
 // run is the scheduler: crash recovery, then scans on triggers and timers until ctx ends.
 // Messages in flight at the end stay in active/ and go back to incoming/ at the next start.
 func (q *qmgr) run(ctx context.Context) {
+	q.logs.load(q.q)
 	q.recover()
 	q.request(scanIncoming | scanDeferred)
 	inc := time.NewTicker(incomingPoll)

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"postern/pkg/queue"
 )
@@ -43,7 +45,7 @@ func (q *qmgr) scan() {
 	}
 	q.mu.Unlock()
 	if t&scanIncoming != 0 {
-		ents, err := q.q.Scan(queue.Incoming)
+		ents, err := q.scanIncoming()
 		if err != nil {
 			q.log.Warn("scan %s: %v", queue.Incoming, err)
 		}
@@ -66,6 +68,26 @@ func (q *qmgr) scan() {
 		q.defAll = t&scanAll != 0
 		q.defFlush = t&flushDeferred != 0
 	}
+}
+
+// scanIncoming lists incoming/ by name, sorted by ID, without Queue.Scan's lstat of every
+// file: activate's lstat checks that a candidate is ready, once per file instead of once per
+// scan that sees it (a file being written by cleanup shows in every scan until it is done).
+func (q *qmgr) scanIncoming() ([]queue.Entry, error) {
+	f, err := os.Open(filepath.Join(q.q.Dir, queue.Incoming))
+	if err != nil {
+		return nil, err
+	}
+	ents, err := f.ReadDir(-1) // d_type: no stat per file
+	f.Close()
+	out := make([]queue.Entry, 0, len(ents))
+	for _, e := range ents {
+		if e.Type().IsRegular() && queue.ValidID(e.Name()) {
+			out = append(out, queue.Entry{ID: e.Name()})
+		}
+	}
+	slices.SortFunc(out, func(a, b queue.Entry) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
 }
 
 // admit moves candidates into active/, alternating between incoming and deferred, while
@@ -132,9 +154,13 @@ func (q *qmgr) activate(id, from string, flush bool) {
 // release takes a finished message out of the active set and lets the scheduler admit more.
 func (q *qmgr) release(m *message) {
 	q.mu.Lock()
+	full := len(q.active) >= q.activeLimit
 	delete(q.active, m.id)
 	q.mu.Unlock()
-	q.poke()
+	if full {
+		// admit stops only at the limit; below it there is nothing to wake up for.
+		q.poke()
+	}
 }
 
 // activeCount is the number of messages in active/ (tests).

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -79,7 +77,7 @@ func (q *qmgr) trace(m *message, r *queue.Recipient, rep deliver.Reply) {
 // log is kept while the message stays queued (the next round tries again, then reporting
 // that round too), and removed with the message.
 func (q *qmgr) flushTrace(m *message) {
-	if _, err := os.Stat(q.q.Path(queue.Trace, m.id)); errors.Is(err, fs.ErrNotExist) {
+	if !q.hasLog(queue.Trace, m.id) {
 		return
 	}
 	request := "success"
@@ -90,6 +88,7 @@ func (q *qmgr) flushTrace(m *message) {
 		q.log.Warn("%s: delivery status notification: %v", m.id, err)
 		return
 	}
+	q.logs.drop(m.id, logTrace) // the service removed it
 	if m.traced {
 		if err := clearTraceFlags(m.path); err != nil {
 			q.log.Warn("%s: clear trace flags: %v", m.id, err)

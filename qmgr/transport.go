@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -255,34 +253,19 @@ func (t *transport) run(j *job, d *dest) {
 	t.q.record(j.m, j.rcpt, rep)
 }
 
-// conn returns a pooled connection to the agent that is still open, or a new one.
-func (t *transport) conn() (*ipc.Conn, error) {
-	for {
-		t.mu.Lock()
-		n := len(t.idle)
-		if n == 0 {
-			t.mu.Unlock()
-			break
-		}
-		ic := t.idle[n-1]
-		t.idle = t.idle[:n-1]
-		t.mu.Unlock()
-		if alive(ic.c) {
-			return ic.c, nil
-		}
-		ic.c.Close()
+// pooled returns the most recently used pooled connection to the agent, if any. Whether the
+// agent still holds its end shows on the request itself (exchange).
+func (t *transport) pooled() (c *ipc.Conn, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.idle)
+	if n == 0 {
+		return nil, false
 	}
-	return ipc.Dial(t.socket, dialTimeout)
-}
-
-// alive tells whether the agent has not closed a pooled connection (it exits after max_use
-// or when master stops it): a read that would block means the connection is still usable.
-func alive(c *ipc.Conn) bool {
-	c.SetReadDeadline(time.Now())
-	_, err := c.R.Peek(1)
-	c.SetReadDeadline(time.Time{})
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	c = t.idle[n-1].c
+	t.idle[n-1] = idleConn{}
+	t.idle = t.idle[:n-1]
+	return c, true
 }
 
 // putConn returns a healthy connection to the pool.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -71,9 +72,16 @@ func ReadEnvelope(path string) (*Message, error) {
 	return readEnvelope(f)
 }
 
+// envReaders recycles readEnvelope's buffers: qmgr reads one envelope per message, and a
+// fresh 32 KiB buffer (two when the content is skipped) was most of its garbage.
+var envReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
 func readEnvelope(f *os.File) (*Message, error) {
 	m := &Message{Attrs: map[string]string{}}
-	rr := NewRecordReader(bufio.NewReaderSize(f, 32<<10), 0)
+	br := envReaders.Get().(*bufio.Reader)
+	br.Reset(f)
+	defer func() { br.Reset(nil); envReaders.Put(br) }()
+	rr := NewRecordReader(br, 0)
 	var orig, notify, dsnOrig string
 	seenEnd := false
 	for !seenEnd {
@@ -136,10 +144,16 @@ func readEnvelope(f *os.File) (*Message, error) {
 				m.DataOffset = start
 			}
 			if m.ContentSize > 0 {
-				if _, err := f.Seek(start+m.ContentSize, io.SeekStart); err != nil {
-					return nil, err
+				if m.ContentSize <= int64(br.Buffered()) {
+					// A small message is in the buffer already: no seek, no second read.
+					br.Discard(int(m.ContentSize))
+				} else {
+					if _, err := f.Seek(start+m.ContentSize, io.SeekStart); err != nil {
+						return nil, err
+					}
+					br.Reset(f)
 				}
-				rr = NewRecordReader(bufio.NewReaderSize(f, 32<<10), start+m.ContentSize)
+				rr = NewRecordReader(br, start+m.ContentSize)
 			}
 		case RecNorm, RecCont:
 		case RecXtra:
