@@ -18,35 +18,32 @@ const (
 	flushDeferred
 )
 
-// handleTrigger serves one connection to public/qmgr: a few request bytes, then EOF.
-// Identical requests collapse into one pending flag. The deadline is short because master
-// serves qmgr's socket one connection at a time (maxproc 1).
+// handleTrigger serves one connection to public/qmgr: the request bytes a client writes at
+// once (ipc.Trigger), then it is closed without waiting for the client's EOF, as Postfix's
+// trigger server reads once: a second read would mostly park this goroutine until the
+// client's close, once per message. Identical requests collapse into one pending flag. The
+// deadline is short because master serves qmgr's socket one connection at a time (maxproc 1).
 func (q *qmgr) handleTrigger(c net.Conn) {
 	defer c.Close()
 	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	buf := make([]byte, 64)
-	for {
-		n, err := c.Read(buf)
-		var t trigger
-		for _, b := range buf[:n] {
-			switch b {
-			case 'W', 'I':
-				t |= scanIncoming
-			case 'D':
-				t |= scanDeferred
-			case 'A':
-				t |= scanAll
-			case 'F':
-				q.transports.forget()
-				t |= flushIncoming | flushDeferred
-			}
+	var buf [64]byte
+	n, _ := c.Read(buf[:])
+	var t trigger
+	for _, b := range buf[:n] {
+		switch b {
+		case 'W', 'I':
+			t |= scanIncoming
+		case 'D':
+			t |= scanDeferred
+		case 'A':
+			t |= scanAll
+		case 'F':
+			q.transports.forget()
+			t |= flushIncoming | flushDeferred
 		}
-		if t != 0 {
-			q.request(t)
-		}
-		if err != nil {
-			return
-		}
+	}
+	if t != 0 {
+		q.request(t)
 	}
 }
 
