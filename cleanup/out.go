@@ -137,7 +137,7 @@ func (t *trigger) kick() {
 
 // triggerGap is the least time between two wakeups from one cleanup: at a few hundred
 // messages a second it gathers several into one scan, and delays a delivery by at most this.
-const triggerGap = 3 * time.Millisecond
+const triggerGap = 10 * time.Millisecond
 
 func (t *trigger) loop() {
 	for range t.c {
