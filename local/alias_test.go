@@ -470,3 +470,39 @@ func TestDotForwardRealUser(t *testing.T) {
 		t.Fatalf("visible: %s %s", code, text)
 	}
 }
+
+// The mailboxes of one expansion are written concurrently and share
+// their flushes; the lines are still logged in expansion order, and the
+// request's status follows the rules (a bounce among sent ones bounces).
+func TestAliasFanOut(t *testing.T) {
+	const n = 40
+	var names []string
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("u%02d", i))
+	}
+	list := append(append(names[:n/2:n/2], "nosuch"), names[n/2:]...)
+	e := newAliasEnv(t, "all: "+strings.Join(list, ", ")+"\n", "home_mailbox = Maildir/\n")
+	for _, u := range names {
+		e.addUser(t, u)
+	}
+	code, text := e.send(t, "all@example.org")
+	if code != "5.1.1" || text != `unknown user: "nosuch"` {
+		t.Fatalf("status %s %s", code, text)
+	}
+	for _, u := range names {
+		ents, _ := os.ReadDir(filepath.Join(e.home[u], "Maildir", "new"))
+		if len(ents) != 1 {
+			t.Fatalf("%s: %d messages", u, len(ents))
+		}
+	}
+	if f := e.srv.commit.Flushes(); f >= 2*n {
+		t.Fatalf("%d deliveries, %d flushes: not grouped", n, f)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`to=<([a-z0-9]+)@example\.org>, orig_to=<all@`).FindAllStringSubmatch(e.logText(), -1) {
+		got = append(got, m[1])
+	}
+	if strings.Join(got, ",") != strings.Join(list, ",") {
+		t.Fatalf("logged in the order\n%v\nwant\n%v", got, list)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"postern/pkg/deliver"
 	"postern/pkg/dsn"
 	"postern/pkg/ipc"
+	"postern/pkg/maildir"
 	"postern/pkg/maillog"
 	"postern/pkg/printable"
 	"postern/pkg/queue"
@@ -106,8 +107,9 @@ func loadSettings(c *config.Config) settings {
 type runMode int
 
 const (
-	modeAuto      runMode = iota // root: helper; otherwise in-process for our own uid
+	modeAuto      runMode = iota // Maildir: thread; root: helper; otherwise in-process for our own uid
 	modeServer                   // a long-lived helper per identity (helper.go)
+	modeThread                   // Maildir: a thread of local's as the user (job.go)
 	modeInProcess                // always in-process (benchmarks)
 )
 
@@ -120,7 +122,10 @@ type server struct {
 	mode  runMode
 	exe   string      // program run as a credentialed helper
 	pool  *runas.Pool // delivery helpers per identity, for a root local (helper.go)
-	now   func() time.Time
+	// Maildir deliveries: threads running as the user, group commit.
+	threads *runas.Threads
+	commit  *maildir.Committer
+	now     func() time.Time
 
 	// aliases and dotforward are the seams for alias_maps and .forward
 	// expansion (a later issue). When set, they run in the order Postfix
@@ -138,6 +143,8 @@ func newServer(c *config.Config, l *maillog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: l, queue: queue.New(cfg.queueDir), euid: os.Geteuid(),
 		exe: "/proc/self/exe", now: time.Now}
 	s.pool = newHelperPool(s.exe, func(format string, a ...any) { l.Warn(format, a...) })
+	s.threads = &runas.Threads{Max: helperMax, Idle: helperIdle}
+	s.commit = &maildir.Committer{}
 	s.initExpansion(c)
 	return s, nil
 }

@@ -44,7 +44,8 @@
 // Maildirs count as "file"). mbox files get Postfix's From_ line (two
 // spaces before the date), >From quoting and a final empty line, under a
 // dot lock and an fcntl lock (mailbox_delivery_lock); Maildir files are
-// written tmp/ then linked into new/.
+// written tmp/, flushed, linked into new/, and new/ flushed before the
+// reply (flushes shared by concurrent deliveries: "Security").
 //
 // mailbox_command runs directly when it is plain words, else through
 // /bin/sh -c (or local_command_shell), with the recipient's uid and primary
@@ -94,6 +95,10 @@
 // with 5.2.4 "too many destinations in the expansion of ADDR (limit 1000)".
 // The request's status is deferred when any destination was deferred (it
 // is tried again, as Postfix), else bounced when any bounced, else sent.
+// The user mailboxes of one expansion are written concurrently (at most
+// 32 at once), so that an alias of many users shares its flushes; their
+// lines are logged in expansion order, and the request is answered when
+// all are done.
 //
 // Extensions: when user+foo matched an alias only as user, its address
 // destinations get +foo inserted before the "@" (a@x becomes a+foo@x,
@@ -149,41 +154,83 @@
 // user, and as in Postfix every write happens with the recipient's uid and
 // gid (the one exception is Postfix's too: a spool directory that only
 // root may write to, below). setuid(2) in Go applies to every thread of
-// the process, so a root local never changes identity itself; the kernel
-// sets a clean identity (uid, gid, no supplementary groups) when local
-// starts a process with those credentials.
+// the process, so a root local never changes identity as a whole. It
+// writes as the user in one of two ways.
 //
-// Starting a process per delivery costs more than the delivery (see
-// below), so local keeps one long-lived delivery helper per identity
-// (uid, gid), a pkg/runas Pool (the one imapd's session servers use):
-// /proc/self/exe -deliver-server, started on the first job
-// for that identity with the identity's credentials and its end of a
+// Maildir deliveries are written on a thread of local's own that is the
+// user (pkg/runas.Threads): one goroutine per identity (uid, gid), locked
+// to its OS thread for life, whose file-system identity is the user's
+// (setfsuid, setfsgid, setgroups([gid]): raw per-thread system calls)
+// and which has dropped every capability, effective, permitted and
+// inheritable (capset(2) on that thread only). It creates, writes and
+// links with exactly the user's rights: Maildir directories are made by
+// the user, the files are the user's, and without CAP_SYS_RESOURCE disk
+// quotas and reserved blocks apply as to the user. The thread never
+// becomes root again: it is never unlocked, so it ends with its goroutine
+// (idle 30 s, or the least recently used idle one when 64 identities have
+// a thread; beyond that a one-off thread serves the call), and Go starts
+// new threads from a clean template thread, never from a locked one. The
+// other threads keep root (TestThreadsIdentity checks /proc/thread-self
+// from inside the write and every other thread after it).
+//
+// A Maildir delivery is: on the user's thread, create the file in tmp/
+// and write it; flush; on the user's thread, link it into new/ and
+// remove the tmp/ name; flush; reply. The flushes are group commit
+// (pkg/maildir.Committer, whose comment has the power-loss argument):
+// deliveries waiting at the same moment share one, an fsync of the one
+// file or directory when it is alone, else one syncfs(2) of the file
+// system. Nothing is visible in new/ before its data and inode are on
+// disk, and the reply comes after the new/ entry is. A flush writes
+// nothing of the user's; it runs on any thread, as root.
+//
+// mbox files, file destinations and commands go to a long-lived delivery
+// helper per identity, a pkg/runas Pool (the one imapd's session servers
+// use): /proc/self/exe -deliver-server, started on the first job for
+// that identity with the identity's credentials and its end of a
 // SOCK_SEQPACKET socket pair as descriptor 3. For each job local sends one
 // packet: a job id and the job as JSON (what to write where, decided by
 // local), with the open queue file attached (SCM_RIGHTS, read-only,
 // close-on-exec on arrival). The helper runs its jobs concurrently (they
 // all share its one identity), closes each job's queue file when the job
 // is done, and answers with the job id and the attribute list dsn, reason,
-// warning. It opens, locks, creates and writes everything as the user:
-// Maildir directories are made by the user, and quotas apply.
+// warning. It opens, locks, creates and writes everything as the user.
 // mailbox_command runs from the helper too, in its own process group,
 // since the command needs a process of its own anyway and the helper
 // saves the second one. For the spool directory Postfix's rule holds: a
 // world-writable spool is written as the user; a group-writable one
 // (Debian root:mail 2775) with the user's uid and the directory's group
 // so the dot lock can be made; otherwise as root (the identity 0/0), and a
-// new mailbox is then chowned to the user.
+// new mailbox is then chowned to the user. A Maildir in the spool
+// (mail_spool_directory ending in "/") is written on a thread with the
+// same rule's identity.
 //
-// Lifetime. local closes a helper's socket after 30 seconds without a job
+// Why Maildir on a thread, and mbox in a process. Issue 11 weighed again
+// the three reasons that kept every write in a helper. (1) Quotas: a root
+// thread with another fsuid keeps CAP_SYS_RESOURCE, but capabilities are
+// per thread on Linux, and the writing thread drops them all. (2) kill -9:
+// a write in local dies with local. For a Maildir that leaves a tmp/ file
+// at most, as a killed Postfix local does, and nothing in new/ (the link
+// comes after the flush), so qmgr's retry delivers it once. An mbox append
+// cut short leaves half a message and a dot lock that blocks the mailbox
+// for stale_lock_time (the e2e crash test, which kills local every 1.5 s,
+// hit exactly that): mbox stays in the helper, which finishes its jobs
+// when local dies (TestHelperOutlivesLocal). (3) Discipline: every step
+// on the user's thread must stay there, or it runs as root without a
+// trace. Each step is one small function (maildirAs in job.go) calling
+// pkg/maildir's Write, Publish or Abort, which make direct system calls
+// on the calling thread (regular files in Go never go through the
+// poller); nothing there hands work to another goroutine. The gain: the
+// helper cost 25 % of all CPU samples under W1 (its runtime, GC and JSON,
+// the process hop and context switches).
+//
+// Lifetime of a helper. local closes a helper's socket after 30 seconds without a job
 // (the decision is local's, under its pool lock, so that no job is ever
 // sent to a helper that is exiting); the helper sees end of file and
 // exits, and is killed if it has not within 5 seconds. When local dies,
 // the socket closes too, and Pdeathsig sends the helper SIGTERM: it takes
 // no further job, finishes the writes in hand (for at most 30 seconds)
-// and exits. It does not die with local on the spot because a SIGKILL in
-// the middle of an mbox append leaves half a message and a dot lock that
-// blocks the mailbox for stale_lock_time (the e2e crash test, which kills
-// local every 1.5 s, hit exactly that); the replies are lost with local
+// and exits, so that an mbox append is never cut short by local's death;
+// the replies are lost with local
 // and qmgr delivers those messages again (at least once, SPEC §4).
 // Pdeathsig follows the thread that forked, so every helper is started
 // from one goroutine locked to a thread that never exits. At most 64
@@ -220,33 +267,12 @@
 // about 90 KiB: TestJobSizeBound); a larger one is deferred with a
 // warning.
 //
-// Why a process and not a thread. local could write as the user from a
-// thread of its own, as it reads .forward files (setfsuid, setfsgid and
-// setgroups are per-thread on Linux, runtime.LockOSThread pins the
-// goroutine, and Go starts new threads from a clean template thread, not
-// from a locked one). The identity itself would be right: files are
-// created with the fsuid/fsgid as owner, NFS (AUTH_SYS) sends the fsuid,
-// and setgroups([gid]) gives the one group Postfix's set_eugid() leaves,
-// so Debian's root:mail 2775 spool works. It is not done, for three
-// reasons. (1) A root thread with another fsuid loses only the file
-// capabilities: it keeps CAP_SYS_RESOURCE, which overrides disk quotas
-// and the file system's reserved blocks, so a mailbox could grow past
-// the user's quota (Postfix's local, with a real seteuid, cannot). (2) A
-// write in local itself dies with local: SIGKILLed in the middle of an
-// mbox append it leaves half a message and a dot lock, which the helper
-// avoids by finishing its jobs (TestHelperOutlivesLocal; the e2e crash
-// test kills local every 1.5 s). (3) Every step of a write would have to
-// stay on the one thread: anything in pkg/mbox or pkg/maildir that hands
-// work to another goroutine would write as root without a trace. The
-// gain is small: the helper costs 0.5-0.8 ms of CPU per delivery over
-// writing in-process, and no wall time on this VM (table below, the
-// in-process row: a thread as the user would add six system calls).
-// Reading a .forward as the user keeps the thread (pkg/runas.Open): it is
-// one open(2) whose descriptor is then read as root, and a process round
-// trip there would cost more than the read.
+// Reading a .forward as the user uses the same per-thread identity for
+// one open(2) (pkg/runas.Open): the descriptor is then read as root.
 //
 // An unprivileged local (tests, make run) can only write as itself: it
-// delivers in-process when the recipient has its own uid, and defers other
+// delivers in-process (Maildir with the same group commit) when the
+// recipient has its own uid, and defers other
 // recipients with 4.3.0 "cannot deliver as user NAME: insufficient
 // privileges". That only happens in such test and demo setups.
 //

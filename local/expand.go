@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"postern/pkg/aliases"
 	"postern/pkg/dsn"
@@ -24,7 +25,9 @@ type expansion struct {
 	qf    *os.File
 	dup   map[string]bool // been_here: destinations already handled
 	items int             // destinations expanded so far (maxExpansion)
-	out   []dsn.Status    // outcome of every destination, in order
+	out   []*outcome      // outcome of every destination, in order
+	nlog  int             // out[:nlog] are logged
+	slots chan struct{}   // mailbox deliveries in flight (maxParallel)
 	fwd   []*fwdGroup     // resubmissions, one new message per group
 }
 
@@ -78,15 +81,48 @@ func (x *expansion) been(key string) bool {
 	return false
 }
 
+// outcome is one destination's status; done is closed when a mailbox
+// delivery running concurrently (mailbox) has set it.
+type outcome struct {
+	to, orig string
+	status   dsn.Status
+	at       time.Time
+	done     chan struct{}
+}
+
+// maxParallel bounds the mailbox deliveries of one expansion in flight:
+// an alias of many users fills one group commit (pkg/maildir.Committer)
+// instead of paying a flush per user, one after another.
+const maxParallel = 32
+
 // record logs the outcome of one destination and keeps it for finish.
 func (x *expansion) record(to string, st state, status dsn.Status) {
-	r := *x.r
-	r.Recipient, r.Orig = to, st.orig
-	if x.s.cfg.softBounce {
-		status = status.SoftBounce()
+	x.out = append(x.out, &outcome{to: to, orig: st.orig, status: status, at: x.s.now()})
+	x.flush(false)
+}
+
+// flush logs the outcomes in expansion order, as far as they are known
+// (all of them, waiting, with wait).
+func (x *expansion) flush(wait bool) {
+	for ; x.nlog < len(x.out); x.nlog++ {
+		o := x.out[x.nlog]
+		if o.done != nil {
+			if !wait {
+				select {
+				case <-o.done:
+				default:
+					return
+				}
+			}
+			<-o.done
+		}
+		if x.s.cfg.softBounce {
+			o.status = o.status.SoftBounce()
+		}
+		r := *x.r
+		r.Recipient, r.Orig = o.to, o.orig
+		logDelivery(x.s.log, &r, x.r.start, o.at, o.status)
 	}
-	logDelivery(x.s.log, &r, x.r.start, x.s.now(), status)
-	x.out = append(x.out, status)
 }
 
 // finish sends what is to be resubmitted, then returns the request's
@@ -95,10 +131,11 @@ func (x *expansion) record(to string, st state, status dsn.Status) {
 // bounced, else sent. Each destination has logged its own line.
 func (x *expansion) finish() dsn.Status {
 	x.sendForwards()
+	x.flush(true)
 	x.r.logged = true
 	var soft, hard, ok *dsn.Status
-	for i := range x.out {
-		st := &x.out[i]
+	for _, o := range x.out {
+		st := &o.status
 		switch st.Class() {
 		case '4':
 			if soft == nil {
@@ -244,12 +281,33 @@ func (x *expansion) deliverSwitch(rc *rcpt, noAlias bool, st state) {
 	x.mailbox(rc, u, st)
 }
 
-// mailbox delivers to the user's own mailbox, once per request.
+// mailbox delivers to the user's own mailbox, once per request. The
+// mailboxes of one expansion are written concurrently (at most
+// maxParallel at once): each is a different user's, so they share
+// nothing but the queue file, read with pread. Their lines are logged in
+// expansion order, and finish waits for all of them.
 func (x *expansion) mailbox(rc *rcpt, u *account, st state) {
 	if x.been("mailbox " + u.Name) {
 		return
 	}
-	x.record(rc.Addr, st, x.s.mailbox(rc, u, x.qf))
+	o := &outcome{to: rc.Addr, orig: st.orig, done: make(chan struct{})}
+	x.out = append(x.out, o)
+	if x.slots == nil {
+		x.slots = make(chan struct{}, maxParallel)
+	}
+	x.slots <- struct{}{}
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				x.s.log.Error("%s: internal error delivering to %s: %v", x.r.QueueID, printable.Except(printable.Trunc(rc.Addr, 100), '_', "\t"), p)
+				o.status = dsn.Defer("4.3.0", "internal error")
+			}
+			o.at = x.s.now()
+			<-x.slots
+			close(o.done)
+		}()
+		o.status = x.s.mailbox(rc, u, x.qf)
+	}()
 }
 
 // spliceExtension inserts delim+ext before the last "@" of a (or appends

@@ -16,6 +16,7 @@ import (
 	"postern/pkg/mbox"
 	"postern/pkg/printable"
 	"postern/pkg/queue"
+	"postern/pkg/runas"
 )
 
 // job is everything the final write needs, decided by local as root and
@@ -61,24 +62,32 @@ func fail(code, format string, a ...any) result {
 }
 
 // run carries out j with identity uid/gid. setuid(2) in Go changes every
-// thread of the process (go-stack.md §8.2), so a root local that serves
-// deliveries concurrently never switches identity in-process: the write
-// happens in a helper process running with the recipient's credentials
-// (helper.go; doc.go, "Security", says why not on a thread with setfsuid).
-// A non-root local (tests, demos) can only write as itself, so it works
-// in-process when the recipient is itself and defers otherwise.
+// thread of the process (go-stack.md §8.2), so a root local never
+// switches identity as a whole. A Maildir delivery is written on a thread
+// of local's running as the recipient (pkg/runas.Threads: setfsuid,
+// setfsgid, setgroups and no capabilities, on that thread alone) and made
+// durable by group commit (maildirAs); mbox files and commands go to a
+// helper process running with the recipient's credentials (helper.go;
+// doc.go, "Security", says why). A non-root local (tests, demos) can only
+// write as itself, so it works in-process when the recipient is itself
+// and defers otherwise.
 func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 	mode := s.mode
 	if mode == modeAuto {
 		switch {
+		case j.Kind == kindMaildir && (s.euid == 0 || uid == s.euid):
+			mode = modeThread
 		case s.euid == 0:
 			mode = modeServer
 		case uid == s.euid:
 			mode = modeInProcess
 		}
 	}
-	if mode == modeInProcess {
+	switch mode {
+	case modeInProcess:
 		return runJob(j, qf)
+	case modeThread:
+		return s.maildirAs(j, qf, runas.Identity{UID: uid, GID: gid})
 	}
 	if s.euid != 0 && (uid != s.euid || gid != os.Getegid()) {
 		return fail("4.3.0", "cannot deliver as user %s: insufficient privileges", j.User)
@@ -93,6 +102,68 @@ func (s *server) run(j *job, qf *os.File, uid, gid int) result {
 		return r
 	}
 	return s.runHelper(j, blob, qf, uid, gid)
+}
+
+// maildirAs delivers a Maildir job as id: the writes on id's thread
+// (s.threads), the flushes shared with the deliveries finishing at the
+// same moment (s.commit; pkg/maildir.Committer has the power-loss
+// argument). Success is reported only after the second flush, when the
+// file's data, inode and new/ entry are on disk. A local killed in the
+// middle leaves at most a tmp/ file, as a killed Postfix local.
+func (s *server) maildirAs(j *job, qf *os.File, id runas.Identity) result {
+	var p *maildir.Pending
+	var res result
+	// The whole write in one function on the user's thread: nothing in it
+	// hands work to another goroutine (pkg/runas.Threads).
+	err := s.threads.Do(id, func() error {
+		if j.CheckHome {
+			if _, err := os.Stat(j.Home); err != nil {
+				res = fail("4.3.0", "cannot access home directory %s: %s", j.Home, printable.Strerror(err))
+				return nil
+			}
+		}
+		var err error
+		p, err = maildir.Write(j.Path, j.Prepend, queue.ContentReader(qf, j.Offset), maildir.Options{Commit: s.commit})
+		if err != nil {
+			res = maildirFailure(err, id.UID, id.GID)
+		}
+		return nil
+	})
+	if err != nil {
+		r := fail("4.3.0", "delivery as user %s failed", j.User)
+		r.Warnings = []string{fmt.Sprintf("delivery thread for uid %d gid %d: %v", id.UID, id.GID, err)}
+		return r
+	}
+	if p == nil {
+		return res
+	}
+	defer p.Close()
+	synced := func() bool {
+		if err := s.commit.Sync(p); err != nil {
+			res = fail("4.3.0", "maildir delivery failed: error writing message: %s", printable.Strerror(err))
+			s.threads.Do(id, func() error { p.Abort(); return nil })
+			return false
+		}
+		return true
+	}
+	// Flush 1: data and inode, before the file is visible in new/.
+	if !synced() {
+		return res
+	}
+	s.threads.Do(id, func() error {
+		if _, err := p.Publish(); err != nil {
+			res = maildirFailure(err, id.UID, id.GID)
+		}
+		return nil
+	})
+	if res.Code != "" {
+		return res
+	}
+	// Flush 2: the new/ entry, before the delivery is reported.
+	if !synced() {
+		return res
+	}
+	return result{Code: "2.0.0", Text: "delivered to maildir"}
 }
 
 // resultFromAttrs reads a helper's reply; who names it in a
@@ -185,6 +256,11 @@ func deliverMaildir(j *job, content io.Reader) result {
 	if err == nil {
 		return result{Code: "2.0.0", Text: "delivered to maildir"}
 	}
+	return maildirFailure(err, os.Geteuid(), os.Getegid())
+}
+
+// maildirFailure is the result of a failed Maildir delivery by uid/gid.
+func maildirFailure(err error, uid, gid int) result {
 	var me *maildir.Error
 	code, text := "4.3.0", err.Error()
 	if errors.As(err, &me) {
@@ -193,7 +269,7 @@ func deliverMaildir(j *job, content io.Reader) result {
 	r := fail(code, "maildir delivery failed: %s", text)
 	if errors.Is(err, syscall.EACCES) {
 		r.Warnings = append(r.Warnings,
-			fmt.Sprintf("maildir access problem for UID/GID=%d/%d: %s", os.Geteuid(), os.Getegid(), text),
+			fmt.Sprintf("maildir access problem for UID/GID=%d/%d: %s", uid, gid, text),
 			"perhaps you need to create the maildirs in advance")
 	}
 	return r

@@ -450,6 +450,10 @@ func benchDeliver(b *testing.B, mode runMode, oneOff bool, parallel int) {
 	}
 	e := newEnv(b, "home_mailbox = Maildir/\n")
 	e.srv.mode = mode
+	// alice as nobody, not root: every mode then really changes identity.
+	pw := fmt.Sprintf("alice:x:65534:65534:alice:%s:/bin/sh\n", e.home["alice"])
+	os.WriteFile(passwd.File, []byte(pw), 0o644)
+	os.Chown(e.home["alice"], 65534, 65534)
 	if oneOff {
 		e.srv.pool.Max = 0
 	}
@@ -494,6 +498,8 @@ func BenchmarkDeliverOneOff(b *testing.B)         { benchDeliver(b, modeServer, 
 func BenchmarkDeliverServer(b *testing.B)         { benchDeliver(b, modeServer, false, 0) }
 func BenchmarkDeliverServerParallel(b *testing.B) { benchDeliver(b, modeServer, false, 4) }
 func BenchmarkDeliverInProcess(b *testing.B)      { benchDeliver(b, modeInProcess, false, 0) }
+func BenchmarkDeliverThread(b *testing.B)         { benchDeliver(b, modeThread, false, 0) }
+func BenchmarkDeliverThreadParallel(b *testing.B) { benchDeliver(b, modeThread, false, 4) }
 
 func TestLogFormat(t *testing.T) {
 	e := newEnv(t, "")

@@ -9,7 +9,7 @@
 // of the small state files kept beside the messages.
 // Maildir++ folders and the IMAP state files are pkg/maildirpp's.
 //
-// Users: local (Deliver), pop3d (scanning, POP3 list, CopyCRLF), imapd
+// Users: local (Write, Committer, Publish; Deliver), pop3d (scanning, POP3 list, CopyCRLF), imapd
 // (names, flags, scanning, Store/Place, ToCRLF), pkg/maildirpp (names,
 // WriteFile).
 //
@@ -20,6 +20,8 @@
 // unique.go (SEC.M<usec>P<pid>Q<n>.HOST), because one Postern process
 // delivers concurrently and two deliveries may share a second. The final
 // new/ name is exactly Postfix's <sec>.V<dev>I<ino>M<usec>.<host>, which
-// Courier and Dovecot read as any other unique base. Postern also fsyncs
-// the new/ directory after the link.
+// Courier and Dovecot read as any other unique base. Postern also makes
+// the new/ entry durable before reporting the delivery: Deliver fsyncs
+// new/ after the link; local shares those flushes between concurrent
+// deliveries (Committer, commit.go, with the power-loss argument).
 package maildir

@@ -23,6 +23,9 @@ type Options struct {
 	Hostname string
 	// Now gives the delivery start time (default time.Now).
 	Now func() time.Time
+	// Commit, for Write: the group commit the file will be made durable
+	// with (Committer.Sync).
+	Commit *Committer
 }
 
 // Error is a delivery failure, as mailbox files have it (Status, Text,
@@ -45,7 +48,56 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10
 // "\n") and then content verbatim (no From_ line, no quoting). Missing
 // tmp/, new/, cur/ and missing parents of dir are created mode 0700. The
 // returned error is always a *Error.
+//
+// Durability, one message on its own: the file is fsync'd in tmp/ before
+// it is linked into new/ (a power loss cannot leave an empty or partial
+// message in new/), and new/ is fsync'd after the link, before Deliver
+// returns (the caller may then report the delivery). Deliveries that
+// finish at the same moment share that work with Write, a Committer and
+// Publish instead.
 func Deliver(dir string, prepend []string, content io.Reader, opt Options) (string, error) {
+	p, err := Write(dir, prepend, content, opt)
+	if err != nil {
+		return "", err
+	}
+	defer p.Close()
+	if err := p.f.Sync(); err != nil {
+		p.Abort()
+		return "", newError(dsn(err, "5.3.0"), err, "error writing message: %s", printable.Strerror(err))
+	}
+	name, err := p.Publish()
+	if err != nil {
+		return "", err
+	}
+	if err := unix.Fsync(p.dirfd); err != nil {
+		p.Abort()
+		return "", newError(dsn(err, "4.3.0"), err, "error writing message: %s", printable.Strerror(err))
+	}
+	return name, nil
+}
+
+// Pending is a message written into tmp/ and not yet durable: Write made
+// it, Publish links it into new/. The caller makes it durable between the
+// two (fsync, or a Committer round) and again after Publish, and closes it.
+type Pending struct {
+	f              *os.File
+	dev            uint64
+	ino            uint64
+	tmpName        string
+	newDir, prefix string
+	host           string
+	usec           int
+	newName        string // once published
+	dirfd          int    // new/, once published
+	commit         *Committer
+	ticket         ticket
+}
+
+// Write creates a file in dir/tmp and writes the message into it (as
+// Deliver), without making it durable. With opt.Commit set, the file
+// joins that Committer's group (before any byte is written, which its
+// error reporting needs). Every Write is ended with Close.
+func Write(dir string, prepend []string, content io.Reader, opt Options) (*Pending, error) {
 	host := host()
 	if opt.Hostname != "" {
 		host = EscapeHost(opt.Hostname)
@@ -56,7 +108,6 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 	}
 	sec := strconv.FormatInt(start.Unix(), 10)
 	tmpDir := filepath.Join(dir, "tmp")
-	newDir := filepath.Join(dir, "new")
 
 	tmpName := filepath.Join(tmpDir, uniqueName(start, host, -1, 0))
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
@@ -67,51 +118,95 @@ func Deliver(dir string, prepend []string, content io.Reader, opt Options) (stri
 		}
 	}
 	if err != nil {
-		return "", newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", tmpName, printable.Strerror(err))
+		return nil, newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", tmpName, printable.Strerror(err))
 	}
-	f := os.NewFile(uintptr(fd), tmpName)
-	defer os.Remove(tmpName) // as Postfix: the tmp name goes, success or not
+	p := &Pending{f: os.NewFile(uintptr(fd), tmpName), tmpName: tmpName, newDir: filepath.Join(dir, "new"),
+		host: host, usec: start.Nanosecond() / 1000, dirfd: -1}
 
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		f.Close()
-		return "", newError(dsn(err, "4.3.0"), err, "create maildir file %s: %s", tmpName, printable.Strerror(err))
+		p.Abort()
+		p.Close()
+		return nil, newError(dsn(err, "4.3.0"), err, "create maildir file %s: %s", tmpName, printable.Strerror(err))
 	}
+	p.dev, p.ino = st.Dev, st.Ino
+	p.prefix = sec + ".V" + strconv.FormatUint(st.Dev, 16) + "I" + strconv.FormatUint(st.Ino, 16) + "M"
+	if opt.Commit != nil {
+		if err := opt.Commit.join(p); err != nil {
+			p.Abort()
+			p.Close()
+			return nil, newError("4.3.0", err, "error writing message: %s", printable.Strerror(err))
+		}
+	}
+	if e := writeMessage(p.f, prepend, content); e != nil {
+		p.Abort()
+		p.Close()
+		return nil, e
+	}
+	return p, nil
+}
 
-	if e := writeMessage(f, prepend, content); e != nil {
-		f.Close()
-		return "", e
+// Publish links the file into new/ under Postfix's name
+// <sec>.V<dev>I<ino>M<usec>.<host> and removes the tmp/ name (as Postfix:
+// the tmp name goes, success or not). It returns the new path. new/ is
+// opened first and the link made into that descriptor, which Sync then
+// flushes: the directory made durable is the one linked into.
+func (p *Pending) Publish() (string, error) {
+	const dflags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	dfd, err := unix.Open(p.newDir, dflags, 0)
+	if err == unix.ENOENT {
+		if err = os.MkdirAll(p.newDir, 0700); err == nil {
+			dfd, err = unix.Open(p.newDir, dflags, 0)
+		}
 	}
-	if err := f.Close(); err != nil {
-		return "", newError(dsn(err, "5.3.0"), err, "error writing message: %s", printable.Strerror(err))
-	}
-
-	usec := start.Nanosecond() / 1000
-	prefix := sec + ".V" + strconv.FormatUint(uint64(st.Dev), 16) + "I" + strconv.FormatUint(st.Ino, 16) + "M"
-	newName := filepath.Join(newDir, prefix+strconv.Itoa(usec)+"."+host)
-	for try := 0; ; try++ {
-		err = unix.Link(tmpName, newName)
-		if err == unix.ENOENT {
-			if err = Make(dir); err == nil {
-				err = unix.Link(tmpName, newName)
+	base := p.prefix + strconv.Itoa(p.usec) + "." + p.host
+	if err == nil {
+		p.dirfd = dfd
+		for try := 0; ; try++ {
+			err = unix.Linkat(unix.AT_FDCWD, p.tmpName, dfd, base, 0)
+			if err != unix.EEXIST || try >= 3 {
+				break
 			}
+			// Same inode reused within the same second and microsecond: take
+			// the current microsecond instead (never seen in practice).
+			p.usec = (p.usec + 1 + time.Now().Nanosecond()/1000) % 1000000
+			base = p.prefix + strconv.Itoa(p.usec) + "." + p.host
 		}
-		if err != unix.EEXIST || try >= 3 {
-			break
-		}
-		// Same inode reused within the same second and microsecond: take
-		// the current microsecond instead (never seen in practice).
-		usec = (usec + 1 + time.Now().Nanosecond()/1000) % 1000000
-		newName = filepath.Join(newDir, prefix+strconv.Itoa(usec)+"."+host)
 	}
+	unix.Unlink(p.tmpName)
+	p.tmpName = ""
+	newName := filepath.Join(p.newDir, base)
 	if err != nil {
 		return "", newError(dsn(err, "5.2.0"), err, "create maildir file %s: %s", newName, printable.Strerror(err))
 	}
-	if err := syncDir(newDir); err != nil {
-		os.Remove(newName)
-		return "", newError(dsn(err, "4.3.0"), err, "error writing message: %s", printable.Strerror(err))
-	}
+	p.newName = newName
 	return newName, nil
+}
+
+// Abort removes what Write and Publish made: the tmp/ name, and the new/
+// name of a message whose durability failed (the delivery will be
+// retried; a copy left behind would be a duplicate).
+func (p *Pending) Abort() {
+	if p.tmpName != "" {
+		unix.Unlink(p.tmpName)
+		p.tmpName = ""
+	}
+	if p.newName != "" {
+		unix.Unlink(p.newName)
+		p.newName = ""
+	}
+}
+
+// Close closes the file and leaves the Committer's group.
+func (p *Pending) Close() {
+	if p.commit != nil {
+		p.commit.leave(p)
+		p.commit = nil
+	}
+	if p.dirfd >= 0 {
+		unix.Close(p.dirfd)
+	}
+	p.f.Close()
 }
 
 func writeMessage(f *os.File, prepend []string, content io.Reader) *Error {
@@ -133,9 +228,6 @@ func writeMessage(f *os.File, prepend []string, content io.Reader) *Error {
 	if err != nil {
 		return newError("4.3.0", err, "error reading message: %s", printable.Strerror(err))
 	}
-	if err := f.Sync(); err != nil {
-		return newError(dsn(err, "5.3.0"), err, "error writing message: %s", printable.Strerror(err))
-	}
 	return nil
 }
 
@@ -148,14 +240,4 @@ func Make(dir string) error {
 		}
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	err = unix.Fsync(fd)
-	unix.Close(fd)
-	return err
 }

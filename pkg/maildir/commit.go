@@ -1,0 +1,198 @@
+package maildir
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Committer is group commit for Maildir deliveries: deliveries that need
+// durability at the same moment share one flush. A delivery is
+//
+//	Write (tmp/ file, joined to the Committer) -> Sync -> Publish (link
+//	into new/) -> Sync -> report success
+//
+// and each Sync waits for a round that starts after it was asked for.
+// A round with one thing to flush (one file, or the new/ directory of
+// one published file) calls fsync(2) on it; a round with more calls
+// syncfs(2) once per file system, which writes every dirty data page,
+// inode and directory block of that file system and waits for them
+// (sync(2)'s guarantee, for one file system; no file-system-specific
+// behaviour is relied on). Under concurrent load a round serves several
+// deliveries, each needing two rounds: fewer flushes than messages.
+//
+// Power loss, step by step (the argument for each flush):
+//   - before the first Sync returns, the file exists only in tmp/: a
+//     crash loses it or leaves it in tmp/, which readers ignore and
+//     Maildir tools remove after 36 hours; the delivery was not
+//     reported, so qmgr still holds the queue file and retries.
+//   - the first Sync returns after a flush that started after the last
+//     write: the file's data and inode are on disk.
+//   - Publish links it into new/. A crash now may or may not keep that
+//     entry; if it does, it names a complete, durable file (never an
+//     empty one), and the message may be delivered again by the retry
+//     (a duplicate, which the promise allows; never a loss).
+//   - the second Sync returns after a flush that started after the
+//     link: the new/ entry is on disk, and only then is success
+//     reported (and qmgr removes the queue file).
+//
+// Errors. syncfs(2) reports a write-back error anywhere on the file
+// system since the descriptor it is given was opened or last synced
+// (Linux 5.8 and later), not which file had it. Each file system has one
+// descriptor here, a duplicate of the first member's file taken before
+// its first write and kept while any member is in flight, so it is older
+// than every member's writes and every error after them is reported to
+// some round; a Sync fails when any round on its file system reported an
+// error since its Write joined. That can fail deliveries that were fine
+// (they are retried: a duplicate at worst), never pass one that was not.
+type Committer struct {
+	mu      sync.Mutex
+	devs    map[uint64]*device
+	next    *round // collecting; starts when the running round ends
+	running bool
+
+	flushes atomic.Int64
+}
+
+type device struct {
+	dev      uint64
+	fd       int // see "Errors" above
+	inflight int // members joined and not yet closed
+	errs     uint64
+	err      error
+}
+
+type ticket struct {
+	dev  *device
+	errs uint64 // dev.errs when the member joined
+}
+
+// round is one flush: the files and directories asked for while the
+// previous round ran.
+type round struct {
+	files []int // descriptors to fsync when the round has one target
+	devs  []*device
+	done  chan struct{}
+}
+
+// Flushes is the number of fsync and syncfs calls made (tests).
+func (c *Committer) Flushes() int64 { return c.flushes.Load() }
+
+// join adds p, just created and not yet written, to the group.
+func (c *Committer) join(p *Pending) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.devs == nil {
+		c.devs = map[uint64]*device{}
+	}
+	d := c.devs[p.dev]
+	if d == nil {
+		fd, err := unix.FcntlInt(p.f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		d = &device{dev: p.dev, fd: fd}
+		c.devs[p.dev] = d
+	}
+	d.inflight++
+	p.commit, p.ticket = c, ticket{dev: d, errs: d.errs}
+	return nil
+}
+
+// leave ends p's membership; the last member of a file system closes its
+// descriptor (a later one takes a new one, as old as its own writes).
+func (c *Committer) leave(p *Pending) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := p.ticket.dev
+	if d.inflight--; d.inflight == 0 {
+		unix.Close(d.fd)
+		delete(c.devs, d.dev)
+	}
+}
+
+// Sync returns once what Write (before Publish) or Publish (after it)
+// did for p is on disk, or an error: then the delivery failed, and the
+// caller aborts it (Pending.Abort).
+func (c *Committer) Sync(p *Pending) error {
+	if p.commit != c {
+		return errors.New("maildir: Sync of a file not written with this Committer")
+	}
+	// The one descriptor that makes this member durable by itself: the
+	// file before Publish, the new/ directory after it.
+	target := int(p.f.Fd())
+	if p.newName != "" {
+		target = p.dirfd
+	}
+	d := p.ticket.dev
+	c.mu.Lock()
+	r := c.next
+	if r == nil {
+		r = &round{done: make(chan struct{})}
+		c.next = r
+	}
+	r.files = append(r.files, target)
+	if !containsDev(r.devs, d) {
+		r.devs = append(r.devs, d)
+	}
+	if !c.running {
+		c.running = true
+		c.next = nil
+		go c.run(r)
+	}
+	c.mu.Unlock()
+	<-r.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d.errs != p.ticket.errs {
+		return d.err
+	}
+	return nil
+}
+
+func containsDev(l []*device, d *device) bool {
+	for _, x := range l {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// run flushes r, then each round that gathered meanwhile, until none is
+// waiting. Members wait for their round, so every descriptor in it stays
+// open until it is done.
+func (c *Committer) run(r *round) {
+	for r != nil {
+		if len(r.files) == 1 {
+			c.flushes.Add(1)
+			if err := unix.Fsync(r.files[0]); err != nil {
+				c.failed(r.devs[0], err)
+			}
+		} else {
+			for _, d := range r.devs {
+				c.flushes.Add(1)
+				if err := unix.Syncfs(d.fd); err != nil {
+					c.failed(d, err)
+				}
+			}
+		}
+		close(r.done)
+		c.mu.Lock()
+		r = c.next
+		c.next = nil
+		if r == nil {
+			c.running = false
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *Committer) failed(d *device, err error) {
+	c.mu.Lock()
+	d.errs++
+	d.err = err
+	c.mu.Unlock()
+}

@@ -1,0 +1,114 @@
+package maildir
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// deliverGrouped is one delivery through the group commit: Write,
+// flush, Publish, flush.
+func deliverGrouped(c *Committer, dir, body string) (string, error) {
+	p, err := Write(dir, []string{"Delivered-To: u@x"}, strings.NewReader(body), Options{Commit: c})
+	if err != nil {
+		return "", err
+	}
+	defer p.Close()
+	if err := c.Sync(p); err != nil {
+		p.Abort()
+		return "", err
+	}
+	name, err := p.Publish()
+	if err != nil {
+		return "", err
+	}
+	if err := c.Sync(p); err != nil {
+		p.Abort()
+		return "", err
+	}
+	return name, nil
+}
+
+// One delivery alone costs two flushes (the file, then new/); many at
+// once share them, and every message ends up whole in new/ with nothing
+// left in tmp/.
+func TestCommitterGroups(t *testing.T) {
+	var c Committer
+	dir := filepath.Join(t.TempDir(), "Maildir")
+	name, err := deliverGrouped(&c, dir, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(name); string(b) != "Delivered-To: u@x\none" {
+		t.Fatalf("%s: %q", name, b)
+	}
+	if n := c.Flushes(); n != 2 {
+		t.Fatalf("one delivery: %d flushes, want 2", n)
+	}
+
+	const n = 40
+	dirs := []string{dir, filepath.Join(t.TempDir(), "Maildir2"), filepath.Join(t.TempDir(), "Maildir3")}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			body := fmt.Sprintf("message %d", i)
+			name, err := deliverGrouped(&c, dirs[i%len(dirs)], body)
+			if err == nil {
+				if b, _ := os.ReadFile(name); string(b) != "Delivered-To: u@x\n"+body {
+					err = fmt.Errorf("%s: %q", name, b)
+				}
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(filepath.Join(d, "new"))
+		total += len(ents)
+		if tmp, _ := os.ReadDir(filepath.Join(d, "tmp")); len(tmp) != 0 {
+			t.Fatalf("%s/tmp: %d files left", d, len(tmp))
+		}
+	}
+	if total != n+1 {
+		t.Fatalf("%d messages in new/, want %d", total, n+1)
+	}
+	f := c.Flushes() - 2
+	t.Logf("%d concurrent deliveries: %d flushes", n, f)
+	if f >= 2*n {
+		t.Fatalf("%d concurrent deliveries took %d flushes: no grouping", n, f)
+	}
+	// The last member closed the file system's descriptor.
+	if len(c.devs) != 0 {
+		t.Fatalf("%d descriptors kept after all deliveries", len(c.devs))
+	}
+}
+
+// A file written without the Committer cannot be synced by it.
+func TestCommitterForeign(t *testing.T) {
+	var c, other Committer
+	p, err := Write(filepath.Join(t.TempDir(), "M"), nil, strings.NewReader("x"), Options{Commit: &other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	defer p.Abort()
+	if err := c.Sync(p); err == nil {
+		t.Fatal("Sync of another Committer's file succeeded")
+	}
+}
