@@ -163,6 +163,7 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 // handle serves one connection: master's ServeStream calls it in a goroutine of its own.
 func (s *server) handle(conn net.Conn) {
 	w := newWire(s, conn)
+	defer w.release()
 	s.log.Info("connect from %s", w.client())
 	release, exceeded, n := s.limits.admit(w.ip, w.name, time.Now())
 	// The connection counts until its "disconnect from" line is logged, not after: a client

@@ -607,3 +607,35 @@ func TestTimeout(t *testing.T) {
 	}
 	e.waitLog("timeout after CONNECT from localhost[127.0.0.1]")
 }
+
+// A command line must arrive whole within smtpd_timeout: a client trickling it a byte at a
+// time (each read well within the timeout) is cut off all the same.
+func TestSlowLineBound(t *testing.T) {
+	e := startSmtpd(t, "smtpd_timeout = 1s\n")
+	c := e.greet()
+	c.cmd("EHLO client.example", "250")
+	start := time.Now()
+	done := make(chan string)
+	go func() {
+		l, _ := c.r.ReadString('\n')
+		done <- l
+	}()
+	for i := 0; ; i++ {
+		select {
+		case l := <-done:
+			if !strings.HasPrefix(l, "421 4.4.2 vm.example Error: timeout exceeded") {
+				t.Fatalf("got %q", l)
+			}
+			if d := time.Since(start); d > 1500*time.Millisecond {
+				t.Fatalf("cut off only after %v", d)
+			}
+			e.waitLog("timeout after EHLO from localhost[127.0.0.1]")
+			return
+		case <-time.After(200 * time.Millisecond):
+			c.c.Write([]byte("N"))
+		}
+		if i > 50 {
+			t.Fatal("never cut off")
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/tls"
 	"errors"
 	"strings"
@@ -122,7 +121,8 @@ func (w *wire) handshake() bool {
 		return false
 	}
 	w.conn = tc
-	w.br = bufio.NewReaderSize(tc, 64<<10)
+	w.br.Reset(wireReader{w}) // now reads from tc; nothing of the clear text is left in it
+	w.readDL = time.Time{}
 	w.tlsActive = true
 	if w.srv.tlsLogLevel >= 1 {
 		st := tc.ConnectionState()

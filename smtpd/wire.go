@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,8 +36,53 @@ type wire struct {
 	saslMethod string
 
 	lastCmd   string    // for "lost connection after X"
+	content   bool      // reading message content: contentDeadline bounds each read
+	lineDL    time.Time // the command line's deadline; zero until its first read
+	readDL    time.Time // the read deadline last set on conn
 	dataStart time.Time // start of the DATA content or BDAT chunk being read
 	dataBytes int64
+}
+
+// wireReader is what br reads from: it sets the read deadline just before each read of the
+// connection, not before each line taken from br. Most lines are already buffered (a
+// pipelined command group, the ~60 lines of a 4 KiB message in one or two reads), and a
+// deadline set is a clock read and a runtime timer update.
+type wireReader struct{ w *wire }
+
+func (r wireReader) Read(p []byte) (int, error) {
+	w := r.w
+	var dl time.Time
+	if w.content {
+		dl = w.contentDeadline(time.Now())
+	} else {
+		if w.lineDL.IsZero() {
+			w.lineDL = time.Now().Add(w.srv.timeout)
+		}
+		dl = w.lineDL
+	}
+	if !dl.Equal(w.readDL) {
+		w.conn.SetReadDeadline(dl)
+		w.readDL = dl
+	}
+	return w.conn.Read(p)
+}
+
+// readers are the 64 KiB input buffers, reused across connections: a new one per connection
+// was a 64 KiB allocation to zero and later collect.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
+func (w *wire) newReader() {
+	w.br = readers.Get().(*bufio.Reader)
+	w.br.Reset(wireReader{w})
+}
+
+// release gives the input buffer back when the connection is done.
+func (w *wire) release() {
+	if w.br != nil {
+		w.br.Reset(nil)
+		readers.Put(w.br)
+		w.br = nil
+	}
 }
 
 // lookupName is the reverse lookup, replaceable in tests; "" means unknown.
@@ -62,8 +108,8 @@ var lookupName = func(ip netip.Addr) string {
 }
 
 func newWire(s *server, c net.Conn) *wire {
-	w := &wire{conn: c, srv: s, br: bufio.NewReaderSize(c, 64<<10), name: "unknown", addr: "unknown",
-		lastCmd: "CONNECT"}
+	w := &wire{conn: c, srv: s, name: "unknown", addr: "unknown", lastCmd: "CONNECT"}
+	w.newReader()
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
 			w.ip = ip.Unmap()
@@ -120,7 +166,7 @@ func (w *wire) readLine(limit int) (line []byte, long bool, err error) {
 	if w.br.Buffered() == 0 {
 		w.flush()
 	}
-	w.conn.SetReadDeadline(time.Now().Add(w.srv.timeout))
+	w.content, w.lineDL = false, time.Time{} // the line's time starts at its first read
 	total := 0
 	for {
 		frag, err := w.br.ReadSlice('\n')
@@ -178,7 +224,6 @@ func (w *wire) readData(put func([]byte)) error {
 		if w.br.Buffered() == 0 {
 			w.flush()
 		}
-		w.conn.SetReadDeadline(w.contentDeadline(time.Now()))
 		frag, err := w.br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
 			w.lost(err)
@@ -211,7 +256,6 @@ func (w *wire) readChunk(n int64, put func([]byte)) error {
 		if w.br.Buffered() == 0 {
 			w.flush()
 		}
-		w.conn.SetReadDeadline(w.contentDeadline(time.Now()))
 		if _, err := w.br.Peek(1); err != nil {
 			w.lost(err)
 			return err
@@ -242,5 +286,5 @@ func (w *wire) contentDeadline(now time.Time) time.Time {
 
 // startContent notes the start of DATA content or of a BDAT chunk.
 func (w *wire) startContent() {
-	w.dataStart, w.dataBytes = time.Now(), 0
+	w.content, w.dataStart, w.dataBytes = true, time.Now(), 0
 }

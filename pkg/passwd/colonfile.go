@@ -2,6 +2,7 @@ package passwd
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"strings"
 )
@@ -19,7 +20,11 @@ func ScanFile(path string, n int, fn func(fields []string) (stop bool)) error {
 		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return scan(f, n, fn)
+}
+
+func scan(r io.Reader, n int, fn func(fields []string) (stop bool)) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), MaxLine)
 	for sc.Scan() {
 		line := sc.Text()

@@ -31,31 +31,31 @@ func (u *User) FullName() string {
 	return n
 }
 
-// Lookup finds a user by exact name.
+// Lookup finds a user by exact name: the first entry of that name in File as it is now.
 func Lookup(name string) (*User, error) {
-	return find(func(u *User) bool { return u.Name == name })
+	ix, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return found(ix.byName[name])
 }
 
 // LookupUID finds the first user with uid.
 func LookupUID(uid int) (*User, error) {
-	return find(func(u *User) bool { return u.UID == uid })
-}
-
-func find(match func(*User) bool) (*User, error) {
-	var found *User
-	err := ScanFile(File, -1, func(f []string) bool {
-		if u, ok := parse(f); ok && match(u) {
-			found = u
-		}
-		return found != nil
-	})
+	ix, err := load()
 	if err != nil {
 		return nil, err
 	}
-	if found == nil {
+	return found(ix.byUID[uid])
+}
+
+// found returns a copy of the index's entry: the index is shared, the caller's copy is its own.
+func found(u *User) (*User, error) {
+	if u == nil {
 		return nil, ErrNotFound
 	}
-	return found, nil
+	c := *u
+	return &c, nil
 }
 
 // parse reads one passwd(5) line's fields; NIS "+"/"-" lines are not accounts.
