@@ -39,8 +39,8 @@ type session struct {
 	errors    int // error replies, for smtpd_soft_error_limit and smtpd_hard_error_limit
 	junk      int // NOOP, RSET, VRFY commands, for smtpd_junk_command_limit
 	authFails int
-	counts    map[string]*[2]int // ok, total by command, for the disconnect line
-	cmd       string             // the command being answered, as counted
+	counts    [][2]int // ok, total by command (commands' order, then "unknown"), for the disconnect line
+	cmd       int      // the command being answered, as counted: its index in counts; -1: none
 	answered  bool
 	quit      bool // the dialogue ends after this command
 }
@@ -75,7 +75,7 @@ var commands = []command{
 
 func newSession(s *server, w *wire) *session {
 	return &session{srv: s, w: w, clientName: w.name, clientAddr: w.addr, clientIP: w.ip,
-		counts: map[string]*[2]int{}}
+		counts: make([][2]int, len(commands)+1), cmd: -1}
 }
 
 // serve runs the dialogue until QUIT, too many errors or the end of the connection.
@@ -102,7 +102,7 @@ func (s *session) serve() {
 func (s *session) command(line string) {
 	verb, arg := smtpcmd.Split(line)
 	if strings.TrimSpace(line) == "" {
-		s.cmd = ""
+		s.cmd = -1
 		s.answer("500 5.5.2 Error: bad syntax")
 		return
 	}
@@ -117,17 +117,16 @@ func (s *session) command(line string) {
 	}
 	s.w.lastCmd = verb
 	var cmd *command
+	s.cmd, s.answered = len(commands), false // "unknown"
 	for i := range commands {
 		if commands[i].name == verb {
-			cmd = &commands[i]
+			cmd, s.cmd = &commands[i], i
 		}
 	}
-	s.cmd, s.answered = "unknown", false
 	if cmd == nil {
 		s.answer("500 5.5.2 Error: command not recognized")
 		return
 	}
-	s.cmd = strings.ToLower(verb)
 	if s.srv.tlsLevel == tlsEncrypt && !s.w.tlsActive && cmd.flags&preTLS == 0 {
 		s.answer("530 5.7.0 Must issue a STARTTLS command first")
 		return
@@ -151,7 +150,7 @@ func (s *session) command(line string) {
 func (s *session) answer(reply string) {
 	s.answered = true
 	code, _ := strconv.Atoi(reply[:min(3, len(reply))])
-	if s.cmd != "" {
+	if s.cmd >= 0 {
 		s.count(s.cmd, code > 0 && code < 400)
 	}
 	if code >= 400 {
@@ -164,12 +163,8 @@ func (s *session) answer(reply string) {
 	s.w.reply(reply)
 }
 
-func (s *session) count(cmd string, ok bool) {
-	c := s.counts[cmd]
-	if c == nil {
-		c = &[2]int{}
-		s.counts[cmd] = c
-	}
+func (s *session) count(cmd int, ok bool) {
+	c := &s.counts[cmd]
 	c[1]++
 	if ok {
 		c[0]++
@@ -185,8 +180,8 @@ func (s *session) stats() string {
 		if i < len(commands) {
 			name = strings.ToLower(commands[i].name)
 		}
-		c := s.counts[name]
-		if c == nil {
+		c := s.counts[i]
+		if c[1] == 0 {
 			continue
 		}
 		ok += c[0]

@@ -29,7 +29,8 @@ type wire struct {
 	ip         netip.Addr // invalid for non-IP transports
 
 	out  []byte // replies not yet sent
-	dead bool   // lost, or to be closed: nothing more is read or sent
+	bufs *wireBufs
+	dead bool // lost, or to be closed: nothing more is read or sent
 
 	tlsActive  bool
 	saslUser   string // authenticated user; "" when not
@@ -67,22 +68,35 @@ func (r wireReader) Read(p []byte) (int, error) {
 	return w.conn.Read(p)
 }
 
-// readers are the 64 KiB input buffers, reused across connections: a new one per connection
-// was a 64 KiB allocation to zero and later collect.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+// wireBufs are a connection's buffers, reused across connections: a new 64 KiB input buffer
+// per connection was an allocation to zero and later collect, and the reply buffer grew
+// anew in every session.
+type wireBufs struct {
+	br  *bufio.Reader
+	out []byte
+}
 
-func (w *wire) newReader() {
-	w.br = readers.Get().(*bufio.Reader)
+var bufPool = sync.Pool{New: func() any {
+	return &wireBufs{br: bufio.NewReaderSize(nil, 64<<10), out: make([]byte, 0, 1024)}
+}}
+
+func (w *wire) getBufs() {
+	w.bufs = bufPool.Get().(*wireBufs)
+	w.br, w.out = w.bufs.br, w.bufs.out[:0]
 	w.br.Reset(wireReader{w})
 }
 
-// release gives the input buffer back when the connection is done.
+// release gives the buffers back when the connection is done.
 func (w *wire) release() {
-	if w.br != nil {
-		w.br.Reset(nil)
-		readers.Put(w.br)
-		w.br = nil
+	if w.bufs == nil {
+		return
 	}
+	w.br.Reset(nil)
+	if cap(w.out) <= 64<<10 { // a reply buffer grown by a flood of pipelined junk is dropped
+		w.bufs.out = w.out[:0]
+	}
+	bufPool.Put(w.bufs)
+	w.bufs, w.br, w.out = nil, nil, nil
 }
 
 // lookupName is the reverse lookup, replaceable in tests; "" means unknown.
@@ -109,7 +123,7 @@ var lookupName = func(ip netip.Addr) string {
 
 func newWire(s *server, c net.Conn) *wire {
 	w := &wire{conn: c, srv: s, name: "unknown", addr: "unknown", lastCmd: "CONNECT"}
-	w.newReader()
+	w.getBufs()
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
 			w.ip = ip.Unmap()
