@@ -42,8 +42,29 @@ func parseCommand(line string) (command, bool) {
 // readLine reads one line ended by LF (a CR before it is dropped). A line
 // longer than maxLine is consumed and reported as errLineTooLong.
 func readLine(r *bufio.Reader) (string, error) {
-	var b []byte
-	tooLong := false
+	chunk, err := r.ReadSlice('\n')
+	switch {
+	case err == bufio.ErrBufferFull:
+		return readLong(r, append([]byte(nil), chunk...))
+	case err != nil:
+		return "", err
+	case len(chunk) > maxLine+2:
+		return "", errLineTooLong
+	}
+	// The whole line was in the buffer: one string, no copy before it.
+	chunk = chunk[:len(chunk)-1]
+	if len(chunk) > 0 && chunk[len(chunk)-1] == '\r' {
+		chunk = chunk[:len(chunk)-1]
+	}
+	return string(chunk), nil
+}
+
+// readLong finishes a line longer than r's buffer, b being its start.
+func readLong(r *bufio.Reader, b []byte) (string, error) {
+	tooLong := len(b) > maxLine+2
+	if tooLong {
+		b = nil
+	}
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if !tooLong {

@@ -14,6 +14,7 @@ import (
 	"postern/pkg/ipc"
 	"postern/pkg/maillog"
 	"postern/pkg/runas"
+	"postern/pkg/service"
 )
 
 // sessionFlag makes pop3d a session child: it serves one logged-in
@@ -68,6 +69,10 @@ func (s *server) spawn(c *client, u *auth.User) error {
 	if s.logCfg.maillogFile != "" && (s.log.File() != nil || s.log.ToStderr()) {
 		cmd.Env = append(cmd.Env, maillog.InheritedEnv+"="+s.logCfg.maillogFile)
 	}
+	if d := os.Getenv(service.ProfileEnv); d != "" {
+		// Benchmarks: the session, where RETR runs, profiles itself too.
+		cmd.Env = append(cmd.Env, service.ProfileEnv+"="+d)
+	}
 	return handoff.Spawn(cmd, hc, ipc.Encode(state))
 }
 
@@ -86,11 +91,12 @@ func sessionMain() int {
 		fmt.Fprintf(os.Stderr, "pop3d: fatal: read session state: %v\n", err)
 		return 1
 	}
+	defer service.StartProfile("pop3d-session")()
 	log := maillog.New("pop3d", maillog.Options{SyslogName: st.Get("syslog_name"), MaillogFile: st.Get("maillog_file"), Hostname: st.Get("myhostname")})
 	if strconv.Itoa(os.Geteuid()) != st.Get("uid") {
 		log.Fatal("session for user=<%s> runs as uid %d, not %s", st.Get("user"), os.Geteuid(), st.Get("uid"))
 	}
-	conn, err := handoff.ChildConn(3)
+	conn, err := newBlockingConn(3)
 	if err != nil {
 		log.Fatal("session connection: %v", err)
 	}

@@ -3,20 +3,29 @@ package main
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"postern/pkg/maildir"
 	"postern/pkg/maillog"
 )
 
+// connection is what a session writes to, besides its bufio.Writer: a
+// net.Conn in pop3d itself, a blockingConn in a session process.
+type connection interface {
+	io.Writer
+	SetDeadline(time.Time) error
+}
+
 // session is a logged-in POP3 session (TRANSACTION state). It runs with the
 // user's credentials: in a child process started as the user, or in pop3d
 // itself when pop3d already runs as that user.
 type session struct {
-	conn    net.Conn
+	conn    connection
 	r       *bufio.Reader
 	w       *bufio.Writer
 	log     *maillog.Logger
@@ -26,6 +35,7 @@ type session struct {
 	lip     string
 	tls     bool
 	mb      *mailbox
+	in, out []byte // RETR's buffers (retrieve)
 
 	top, retr, topBytes, retrBytes int64
 }
@@ -60,8 +70,15 @@ func (s *session) run(maildirPath string) {
 		s.logout("Disconnected", false)
 		return
 	}
+	var deadlineSet time.Time
 	for {
-		s.conn.SetDeadline(time.Now().Add(s.timeout))
+		// The idle timeout is moved on only when 1 % of it has passed: a
+		// deadline per command is a timer update per RETR, and the
+		// timeout stays within 1 % of pop3d_timeout.
+		if now := time.Now(); now.Sub(deadlineSet) >= s.timeout/100 {
+			s.conn.SetDeadline(now.Add(s.timeout))
+			deadlineSet = now
+		}
 		line, err := readLine(s.r)
 		if err == errLineTooLong {
 			s.reply("-ERR Invalid command.")
@@ -179,7 +196,7 @@ func (s *session) transaction(cmd command) error {
 		if m == nil {
 			return s.reply(errNumber)
 		}
-		return s.send(m, -1)
+		return s.retrieve(m)
 	case "TOP":
 		m := s.msg(cmd.args)
 		if m == nil {
@@ -192,7 +209,7 @@ func (s *session) transaction(cmd command) error {
 		if err != nil || n < 0 {
 			return s.reply("-ERR Invalid command.")
 		}
-		return s.send(m, n)
+		return s.sendTop(m, n)
 	case "DELE":
 		m := s.msg(cmd.args)
 		if m == nil {
@@ -216,23 +233,21 @@ func (s *session) transaction(cmd command) error {
 	return s.reply("-ERR Invalid command.")
 }
 
-// send answers RETR (top < 0) or TOP: the file in network form with
+const errGone = "-ERR Can't open the message file - it's gone!"
+
+// top answers TOP: the header and n body lines in network form with
 // dot-stuffing, then the terminating dot line.
-func (s *session) send(m *message, top int) error {
+func (s *session) sendTop(m *message, n int) error {
 	f, err := os.Open(s.mb.path(m))
 	if err != nil && os.IsNotExist(err) && s.mb.find(m) {
 		f, err = os.Open(s.mb.path(m))
 	}
 	if err != nil {
-		return s.reply("-ERR Can't open the message file - it's gone!")
+		return s.reply(errGone)
 	}
 	defer f.Close()
-	if top < 0 {
-		s.w.WriteString("+OK " + strconv.FormatInt(m.size, 10) + " octets follow.\r\n")
-	} else {
-		s.w.WriteString("+OK headers follow.\r\n")
-	}
-	st, err := maildir.CopyCRLF(s.w, f, true, top)
+	s.w.WriteString("+OK headers follow.\r\n")
+	st, err := maildir.CopyCRLF(s.w, f, true, n)
 	if err != nil {
 		// A read error half-way: the client cannot tell a short message
 		// from a complete one, so the connection must go (as Courier).
@@ -240,15 +255,92 @@ func (s *session) send(m *message, top int) error {
 		s.w.Flush()
 		return err
 	}
+	s.top++
+	s.topBytes += st.Bytes
+	return s.reply(".")
+}
+
+// Buffer sizes of RETR: the file is read in pieces of readPiece bytes and
+// its network form (at most twice as long: CR before LF, a dot before a
+// dot) goes out whenever sendAt bytes are ready, so that a message of a
+// few KiB is one open, two reads and one write of the whole answer.
+const (
+	readPiece = 64 << 10
+	sendAt    = 64 << 10
+)
+
+// retrieve answers RETR: "+OK", the file in network form with
+// dot-stuffing, and the terminating dot line, built in the session's
+// buffers (no allocation per message or per line) and written to the
+// connection in one write for all but large messages.
+func (s *session) retrieve(m *message) error {
+	fd, err := openRead(s.mb.path(m))
+	if err == syscall.ENOENT && s.mb.find(m) {
+		fd, err = openRead(s.mb.path(m))
+	}
+	if err != nil {
+		return s.reply(errGone)
+	}
+	defer syscall.Close(fd)
+	if s.in == nil {
+		s.in = make([]byte, readPiece)
+		s.out = make([]byte, 0, sendAt+2*readPiece+64)
+	}
+	if s.w.Buffered() > 0 {
+		if err := s.w.Flush(); err != nil {
+			return err
+		}
+	}
+	out := append(s.out[:0], "+OK "...)
+	out = strconv.AppendInt(out, m.size, 10)
+	out = append(out, " octets follow.\r\n"...)
+	head := len(out)
+	conv := maildir.NetForm{DotStuff: true}
+	var sent int64
+	for {
+		n, rerr := syscall.Read(fd, s.in)
+		if rerr == syscall.EINTR {
+			continue
+		}
+		if rerr != nil {
+			// A read error half-way: the client cannot tell a short
+			// message from a complete one, so the connection must go
+			// (as Courier).
+			s.log.Warn("user=<%s>: read %s: %v", s.user, s.mb.path(m), rerr)
+			s.conn.Write(out)
+			return rerr
+		}
+		if n == 0 {
+			break
+		}
+		out = conv.Append(out, s.in[:n])
+		if len(out) >= sendAt {
+			if _, err := s.conn.Write(out); err != nil {
+				return err
+			}
+			sent += int64(len(out) - head)
+			out, head = out[:0], 0
+		}
+	}
+	out = conv.End(out)
+	sent += int64(len(out) - head)
+	s.retr++
+	s.retrBytes += sent
 	// Mark the message seen before the final "." goes out, so a client (or a test) that
 	// reads the reply finds the flag already in the file name.
-	if top < 0 {
-		s.retr++
-		s.retrBytes += st.Bytes
-		s.mb.markSeen(m)
-	} else {
-		s.top++
-		s.topBytes += st.Bytes
+	s.mb.markSeen(m)
+	out = append(out, ".\r\n"...)
+	_, err = s.conn.Write(out)
+	return err
+}
+
+// openRead opens a message file with one system call and no *os.File
+// (whose poller registration and finalizer cost more than the read).
+func openRead(path string) (int, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
 	}
-	return s.reply(".")
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"sync"
 
 	"postern/pkg/header"
 )
@@ -28,7 +29,11 @@ type CRLFStats struct {
 // false, so sizes and transfers always agree.
 func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats, error) {
 	var st CRLFStats
-	br := bufio.NewReaderSize(r, 32<<10)
+	// Pooled: a session sizes or sends thousands of files, and a fresh
+	// 32 KiB buffer each time was most of its garbage.
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	write := func(b []byte) error {
 		n, err := w.Write(b)
 		st.Bytes += int64(n)
@@ -126,6 +131,54 @@ func CopyCRLF(w io.Writer, r io.Reader, dotStuff bool, bodyLines int) (CRLFStats
 		}
 	}
 	return st, nil
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
+// NetForm converts a message file to POP3's network form piece by piece,
+// into a caller's buffer: the bytes CopyCRLF(w, r, DotStuff, -1) writes,
+// without its per-line writes and header parsing (RETR's path, where the
+// whole file is sent). The zero value converts without dot-stuffing.
+type NetForm struct {
+	DotStuff bool
+	midLine  bool // the last byte appended was not a line end
+	lastCR   bool // the last input byte was CR
+}
+
+// Append appends the network form of p, the next piece of the file, to dst.
+func (c *NetForm) Append(dst, p []byte) []byte {
+	for len(p) > 0 {
+		if !c.midLine && c.DotStuff && p[0] == '.' {
+			dst = append(dst, '.')
+		}
+		c.midLine = true
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			c.lastCR = p[len(p)-1] == '\r'
+			return append(dst, p...)
+		}
+		dst = append(dst, p[:i]...)
+		if i > 0 && p[i-1] != '\r' || i == 0 && !c.lastCR {
+			dst = append(dst, '\r')
+		}
+		dst = append(dst, '\n')
+		c.midLine, c.lastCR = false, false
+		p = p[i+1:]
+	}
+	return dst
+}
+
+// End appends what the end of the file needs: a last line without its LF
+// ends in CRLF (a CR already there counts as its CR, as in CopyCRLF).
+func (c *NetForm) End(dst []byte) []byte {
+	if !c.midLine {
+		return dst
+	}
+	c.midLine = false
+	if c.lastCR {
+		return append(dst, '\n')
+	}
+	return append(dst, '\r', '\n')
 }
 
 // IMAP's form of a message file: every bare LF made CRLF and nothing else
