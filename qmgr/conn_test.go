@@ -178,3 +178,20 @@ func TestDeferLogFromEarlierRun(t *testing.T) {
 		t.Error("defer log left behind")
 	}
 }
+
+// TestPruneLogs: the deferred scan forgets the logs of a message that is in no queue any
+// more, and keeps those of a message still queued.
+func TestPruneLogs(t *testing.T) {
+	e := newEnv(t)
+	e.agent("local", status("4", "4.2.0", "mailbox busy"))
+	e.start(nil)
+	id := e.submit("alice@example.net", []string{"bob@localhost"}, nil)
+	e.waitFor("deferred file", func() bool { _, err := os.Stat(e.q.Path(queue.Deferred, id)); return err == nil })
+	const gone = "4A1B2C3D4E5"
+	e.qm.logs.add(gone, logDefer|logTrace)
+	e.qm.request(scanDeferred)
+	e.waitFor("pruned", func() bool { return !e.qm.logs.has(gone, logDefer|logTrace) })
+	if !e.qm.logs.has(id, logDefer) {
+		t.Fatal("the deferred message's defer log was forgotten")
+	}
+}

@@ -87,7 +87,9 @@
 // reached defers its recipients with dsn=4.3.0 "mail transport unavailable" (logged by qmgr
 // with relay=none) and is not tried again for transport_retry_time; an agent that fails
 // mid-request defers the recipient with "delivery temporarily suspended: unknown mail
-// transport error". Delivery report problems are "warning: ID: append trace log: ..." and
+// transport error". A reused connection that the agent closed without reading the request
+// (its process reached max_idle or max_use) is not a failure: the request goes once more
+// over a new connection, since nothing was delivered. Delivery report problems are "warning: ID: append trace log: ..." and
 // "warning: ID: delivery status notification: ...".
 //
 // # Configuration parameters

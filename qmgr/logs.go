@@ -130,3 +130,37 @@ func (q *qmgr) hasLog(name, id string) bool {
 	}
 	return true
 }
+
+// prune forgets the logs of messages that are in no queue any more (postsuper -d of a
+// deferred message removes its file and logs behind qmgr's back), so the set does not grow
+// for the life of the process. listed holds the IDs a deferred scan just found; the others
+// that are not active are looked up in the queues, and kept while their file or a log is
+// still there. Runs on the scheduler goroutine, which alone admits messages.
+func (q *qmgr) pruneLogs(listed map[string]bool) {
+	q.logs.mu.Lock()
+	var stale []string
+	for id := range q.logs.m {
+		if !listed[id] {
+			stale = append(stale, id)
+		}
+	}
+	q.logs.mu.Unlock()
+	for _, id := range stale {
+		q.mu.Lock()
+		_, busy := q.active[id]
+		q.mu.Unlock()
+		if busy {
+			continue
+		}
+		if _, ok := q.q.Find(id); ok {
+			continue
+		}
+		gone := logBounce | logDefer | logTrace
+		for _, name := range []string{queue.Bounce, queue.Defer, queue.Trace} {
+			if _, err := os.Lstat(q.q.Path(name, id)); err == nil {
+				gone &^= logKindOf(name)
+			}
+		}
+		q.logs.drop(id, gone)
+	}
+}

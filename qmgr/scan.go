@@ -57,6 +57,13 @@ func (q *qmgr) scan() {
 		if err != nil {
 			q.log.Warn("scan %s: %v", queue.Deferred, err)
 		}
+		if err == nil {
+			listed := make(map[string]bool, len(ents))
+			for _, e := range ents {
+				listed[e.ID] = true
+			}
+			q.pruneLogs(listed)
+		}
 		due := ents[:0]
 		now := q.now()
 		for _, e := range ents {
