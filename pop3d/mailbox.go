@@ -26,6 +26,7 @@ type message struct {
 type mailbox struct {
 	dir  string
 	lock *os.File
+	cur  int // cur/ opened, for RETR's openat of a bare name; -1: none
 	msgs []*message
 }
 
@@ -58,7 +59,7 @@ func openMailbox(dir string, warn func(string, ...any)) (*mailbox, error) {
 		}
 		return nil, err
 	}
-	mb := &mailbox{dir: dir, lock: lf}
+	mb := &mailbox{dir: dir, lock: lf, cur: -1}
 	now := time.Now()
 	maildir.PurgeTmp(dir, now)
 	if _, err := maildir.MoveNew(dir); err != nil {
@@ -82,6 +83,12 @@ func openMailbox(dir string, warn func(string, ...any)) (*mailbox, error) {
 	for _, e := range ents {
 		mb.msgs = append(mb.msgs, &message{name: e.Name, size: e.Size, uidl: e.UIDL()})
 	}
+	// RETR opens messages by name relative to cur/: no walk of the whole
+	// path per message. Without it (cannot happen but for a race with a
+	// rename of cur/ itself) RETR uses the path.
+	if fd, err := syscall.Open(filepath.Join(dir, "cur"), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
+		mb.cur = fd
+	}
 	return mb, nil
 }
 
@@ -89,6 +96,28 @@ func (mb *mailbox) close() {
 	if mb.lock != nil {
 		mb.lock.Close()
 		mb.lock = nil
+	}
+	if mb.cur >= 0 {
+		syscall.Close(mb.cur)
+		mb.cur = -1
+	}
+}
+
+// open opens a message file for reading with one system call and no
+// *os.File (whose poller registration and finalizer cost more than the
+// read).
+func (mb *mailbox) open(m *message) (int, error) {
+	for {
+		var fd int
+		var err error
+		if mb.cur >= 0 {
+			fd, err = syscall.Openat(mb.cur, m.name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		} else {
+			fd, err = syscall.Open(mb.path(m), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		}
+		if err != syscall.EINTR {
+			return fd, err
+		}
 	}
 }
 

@@ -609,3 +609,43 @@ func TestTopMalformedHeader(t *testing.T) {
 	}
 	p.cmd("QUIT", "+OK Bye-bye.")
 }
+
+// TestRetrRenamedGoneLarge: RETR follows a message another client renamed
+// (new flags), says so for one deleted under it, and sends a message larger
+// than its buffers, with dot-stuffing across its pieces, whole.
+func TestRetrRenamedGoneLarge(t *testing.T) {
+	ts := newTestServer(t, true)
+	n1 := ts.deliver(t, "Subject: one\n\nbody\n", time.Unix(1700000000, 0))
+	n2 := ts.deliver(t, "Subject: two\n\nbody\n", time.Unix(1700000100, 0))
+	var big strings.Builder
+	big.WriteString("Subject: big\n\n")
+	for big.Len() < 300<<10 {
+		big.WriteString(".dot " + strings.Repeat("x", 70) + "\r\n" + strings.Repeat("y", 4000) + "\n")
+	}
+	ts.deliver(t, big.String(), time.Unix(1700000200, 0))
+	wire := strings.ReplaceAll(strings.ReplaceAll(big.String(), "\r\n", "\n"), "\n", "\r\n")
+	wire = strings.ReplaceAll(wire, "\r\n.", "\r\n..")
+
+	p := dial(t, ts.addr)
+	p.login()
+	if err := os.Rename(filepath.Join(ts.dir, "cur", n1+":2,"), filepath.Join(ts.dir, "cur", n1+":2,F")); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd("RETR 1", "+OK 22 octets follow.")
+	if got := p.multi(); got != "Subject: one\r\n\r\nbody\r\n" {
+		t.Fatalf("RETR of a renamed message: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(ts.dir, "cur", n1+":2,FS")); err != nil {
+		t.Fatal("renamed message not marked seen")
+	}
+	os.Remove(filepath.Join(ts.dir, "cur", n2+":2,"))
+	p.cmd("RETR 2", "-ERR Can't open the message file - it's gone!")
+	p.cmd("RETR 3", fmt.Sprintf("+OK %d octets follow.", len(wire)-strings.Count(wire, "\r\n..")))
+	if got := p.multi(); got != wire {
+		t.Fatalf("RETR of %d bytes: got %d bytes", len(wire), len(got))
+	}
+	p.cmd("QUIT", "+OK Bye-bye.")
+	if !strings.Contains(ts.logText(), ", retr=2/") {
+		t.Fatalf("log: %s", ts.logText())
+	}
+}

@@ -274,9 +274,9 @@ const (
 // buffers (no allocation per message or per line) and written to the
 // connection in one write for all but large messages.
 func (s *session) retrieve(m *message) error {
-	fd, err := openRead(s.mb.path(m))
+	fd, err := s.mb.open(m)
 	if err == syscall.ENOENT && s.mb.find(m) {
-		fd, err = openRead(s.mb.path(m))
+		fd, err = s.mb.open(m)
 	}
 	if err != nil {
 		return s.reply(errGone)
@@ -332,15 +332,4 @@ func (s *session) retrieve(m *message) error {
 	out = append(out, ".\r\n"...)
 	_, err = s.conn.Write(out)
 	return err
-}
-
-// openRead opens a message file with one system call and no *os.File
-// (whose poller registration and finalizer cost more than the read).
-func openRead(path string) (int, error) {
-	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			return fd, err
-		}
-	}
 }
