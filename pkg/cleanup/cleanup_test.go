@@ -302,3 +302,42 @@ func TestWritePieces(t *testing.T) {
 		}
 	}
 }
+
+// A stream's buffers go back for the next stream at Close or Abort: the next stream starts
+// clean, and a stream used after its end fails instead of writing into a buffer it no longer
+// owns.
+func TestStreamBuffersReused(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		f := startFake(t, greetOK, Reply(0, "4B2C1D9E0"))
+		s, err := Open(f.path, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			s.Sender("left@behind.example") // buffered, never sent: the stream is dropped
+			s.Abort()
+			s.Abort()
+			<-f.recs
+			continue
+		}
+		s.Sender("s@example.com")
+		s.Content()
+		s.Write([]byte("line\r\n"))
+		s.Extracted()
+		if id, err := s.Close(); err != nil || id != "4B2C1D9E0" {
+			t.Fatal(id, err)
+		}
+		got := strings.Join(<-f.recs, "|")
+		if want := "S s@example.com|M |N line|X |E "; got != want {
+			t.Fatalf("stream %d sent %q, want %q", i, got, want)
+		}
+		s.Recipient(Recipient{Addr: "late@example.com"})
+		s.Write([]byte("late\n"))
+		if !errors.Is(s.Err(), net.ErrClosed) {
+			t.Fatalf("use after Close: %v", s.Err())
+		}
+		if _, err := s.Close(); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("second Close: %v", err)
+		}
+	}
+}
