@@ -162,7 +162,6 @@ func newServer(cfg *config.Config, log *maillog.Logger) (*server, error) {
 
 // handle serves one connection: master's ServeStream calls it in a goroutine of its own.
 func (s *server) handle(conn net.Conn) {
-	growStack(0)
 	w := newWire(s, conn)
 	defer w.release()
 	s.log.Info("connect from %s", w.client())
@@ -204,18 +203,6 @@ func (s *server) handle(conn net.Conn) {
 	conn.Close()
 	w.conn.Close()
 	disconnect(sess.stats())
-}
-
-// growStack grows the connection's new goroutine stack to 32 KiB at once, while it is
-// shallow. A session goes that deep anyway (the resolver, the restriction checks); growing
-// on the way there, 8 -> 16 -> 32 KiB, copied every frame of a deep stack each time, about
-// 5 % of smtpd's CPU under load.
-//
-//go:noinline
-func growStack(i int) byte {
-	var frame [16 << 10]byte // with the frames below it, more than 16 KiB: the next size is 32
-	frame[i] = 1
-	return frame[i/2]
 }
 
 // recoverPanics keeps one session's bug from ending the others (smtpd serves every
