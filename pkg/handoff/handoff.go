@@ -12,7 +12,9 @@
 // Two ways to run the session, both on pkg/runas:
 //
 //   - one process per login: the connection as fd 3 and parameters on
-//     fd 4 (Spawn, then ChildConn and ChildParams in the child); pop3d.
+//     fd 4 (Spawn, then ChildConn and ChildParams in the child); pop3d,
+//     which reads fd 3 as a blocking socket of its own instead of
+//     ChildConn's net.Conn (one client per process: no poller needed).
 //   - one long-lived session server per identity (Sessions, a runas.Pool;
 //     Serve in the server): it serves the sessions of its user
 //     concurrently and says when each one ends; imapd, whose folder index

@@ -4,12 +4,12 @@
 // delivery into new/ the way Postfix local(8) does (src/local/maildir.c),
 // storing a message into cur/ (IMAP APPEND, COPY, MOVE), scanning (tmp/
 // purge, new/ to cur/, listing cur/), the POP3 and IMAP reading side
-// (the network forms of a message file: CopyCRLF for POP3, ToCRLF and
+// (the network forms of a message file: CopyCRLF and NetForm for POP3, ToCRLF and
 // CRLFSize for IMAP; Courier's courierpop3dsizelist) and the replacement
 // of the small state files kept beside the messages.
 // Maildir++ folders and the IMAP state files are pkg/maildirpp's.
 //
-// Users: local (Write, Committer, Publish; Deliver), pop3d (scanning, POP3 list, CopyCRLF), imapd
+// Users: local (Write, Committer, Publish; Deliver), pop3d (scanning, POP3 list, CopyCRLF, NetForm), imapd
 // (names, flags, scanning, Store/Place, ToCRLF), pkg/maildirpp (names,
 // WriteFile).
 //
