@@ -181,7 +181,13 @@
 // file or directory when it is alone, else one syncfs(2) of the file
 // system. A flush waits up to 3 ms for the other deliveries in flight to
 // ask (and for the next ones, while such waits find company), so that
-// under load one flush serves several messages. Nothing is visible in new/ before its data and inode are on
+// under load one flush serves several messages. A syncfs slower than 20
+// ms (and than the fsyncs it replaces), which means it waited for other
+// programs' dirty data, turns rounds into parallel fsyncs of each file
+// and directory for a second, then syncfs is tried again (longer
+// fallbacks while it stays slow): deliveries are never hostage to another
+// writer, at the price of more flush calls meanwhile.
+// Nothing is visible in new/ before its data and inode are on
 // disk, and the reply comes after the new/ entry is. A flush writes
 // nothing of the user's; it runs on any thread, as root.
 //

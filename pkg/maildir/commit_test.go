@@ -1,12 +1,15 @@
 package maildir
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // deliverGrouped is one delivery through the group commit: Write,
@@ -110,5 +113,91 @@ func TestCommitterForeign(t *testing.T) {
 	defer p.Abort()
 	if err := c.Sync(p); err == nil {
 		t.Fatal("Sync of another Committer's file succeeded")
+	}
+}
+
+// fakeFlusher counts flushes; syncfs takes as long as delay says, and
+// fsync fails while fail is set.
+type fakeFlusher struct {
+	delay          atomic.Int64
+	fail           atomic.Bool
+	syncfs, fsyncs atomic.Int64
+}
+
+func (f *fakeFlusher) Fsync(fd int) error {
+	f.fsyncs.Add(1)
+	if f.fail.Load() {
+		return errors.New("injected EIO")
+	}
+	return nil
+}
+
+func (f *fakeFlusher) Syncfs(fd int) error {
+	f.syncfs.Add(1)
+	time.Sleep(time.Duration(f.delay.Load()))
+	return nil
+}
+
+// deliverMany runs n deliveries at once and returns how many failed.
+func deliverMany(c *Committer, dir string, n int) int {
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := deliverGrouped(c, dir, fmt.Sprintf("message %d", i)); err != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return int(failed.Load())
+}
+
+// A slow syncfs (other writers' data) switches rounds to per-file fsync
+// for a while; fsync errors then still fail the deliveries; afterwards
+// syncfs is tried again and, fast, kept.
+func TestCommitterFallback(t *testing.T) {
+	f := &fakeFlusher{}
+	c := &Committer{fs: f, fallbackBase: 400 * time.Millisecond}
+	dir := filepath.Join(t.TempDir(), "Maildir")
+	f.delay.Store(int64(60 * time.Millisecond))
+	if n := deliverMany(c, dir, 20); n != 0 {
+		t.Fatalf("%d deliveries failed", n)
+	}
+	if f.syncfs.Load() != 1 {
+		t.Fatalf("%d syncfs calls while one slow call should have stopped them", f.syncfs.Load())
+	}
+	// In fallback: fsyncs only.
+	s, fs := f.syncfs.Load(), f.fsyncs.Load()
+	if n := deliverMany(c, dir, 20); n != 0 {
+		t.Fatalf("%d deliveries failed", n)
+	}
+	if f.syncfs.Load() != s || f.fsyncs.Load()-fs < 40 {
+		t.Fatalf("in fallback: %d syncfs, %d fsyncs for 20 deliveries", f.syncfs.Load()-s, f.fsyncs.Load()-fs)
+	}
+	f.fail.Store(true)
+	if n := deliverMany(c, dir, 10); n != 10 {
+		t.Fatalf("fsync failing: %d of 10 deliveries failed", n)
+	}
+	f.fail.Store(false)
+	// After the fallback, syncfs again; fast, it stays.
+	time.Sleep(450 * time.Millisecond)
+	f.delay.Store(0)
+	s = f.syncfs.Load()
+	for i := 0; i < 3; i++ {
+		if n := deliverMany(c, dir, 20); n != 0 {
+			t.Fatalf("%d deliveries failed", n)
+		}
+	}
+	if got := f.syncfs.Load() - s; got < 3 {
+		t.Fatalf("after the fallback: %d syncfs calls for 3 batches, want at least 3", got)
+	}
+	if c.fallbackFor != 0 {
+		t.Fatalf("fallback still set: %v", c.fallbackFor)
 	}
 }
