@@ -10,8 +10,8 @@
 # Postfix's Berkeley DB tables that install migrated among them, byte for
 # byte; a table install built where there was none is removed and rebuilt
 # with Postfix's postmap or postalias when Postfix is back.
-# Sockets and the pid file master leaves in the queue, and master.lock, are
-# removed; queued mail is not, so a queue directory that holds mail stays
+# Sockets and the pid file master leaves in the queue, master.lock and the
+# queue's pool/ of recycled files are removed; queued mail is not, so a queue directory that holds mail stays
 # and is named. The postfix user and postdrop group stay (files may still
 # belong to them; Debian's postfix package keeps them too).
 set -eu
@@ -41,6 +41,9 @@ if awk '$1 == "d" && $2 == "/var/spool/postfix" { f = 1 } END { exit !f }' "$lis
 	find "$D/var/spool/postfix/public" "$D/var/spool/postfix/private" -maxdepth 1 \( -type s -o -type p \) -delete 2>/dev/null || true
 	rm -f "$D/var/spool/postfix/pid/master.pid"
 fi
+# pool/ is Postern's own (pkg/queue recycles finished queue files there, empty; never mail)
+# and Postfix has no such directory: it goes whoever made the queue directory.
+rm -rf "$D/var/spool/postfix/pool"
 if awk '$1 == "d" && $2 == "/var/lib/postfix" { f = 1 } END { exit !f }' "$list"; then
 	rm -f "$D/var/lib/postfix/master.lock"
 fi
