@@ -82,6 +82,8 @@ type Queue struct {
 	// uid and gid, when uid >= 0, own the hash subdirectories Move creates: mail_owner's, as
 	// when Postfix's qmgr or postsuper (which runs as mail_owner) makes them.
 	uid, gid int
+	// group is the group commit of this Queue's Commits (groupsync.go).
+	group groupSync
 	// poolLimit bounds pool/ (see Pool); 0 turns recycling off.
 	poolLimit int
 	pool      poolState
@@ -183,17 +185,27 @@ var tmpSeq atomic.Uint64
 
 // File is a queue file being written.
 type File struct {
-	ID   string
-	Path string
-	f    *os.File
-	buf  []byte
-	off  int64 // offset of the next byte to write
+	ID    string
+	Path  string
+	group *groupSync // nil: Commit fsyncs alone
+	seq   uint64     // creation order, for groupSync's choice of descriptor
+	f     *os.File
+	buf   []byte
+	off   int64 // offset of the next byte to write
 }
 
 // Create makes a new file in queue (normally incoming) and names it by its queue ID. The file
 // stays 0600 until Commit. For incoming/ it is a file from pool/ when there is one (see Pool):
 // empty, 0600 and named by its inode like a new one, so no reader can tell them apart.
 func (q *Queue) Create(queue string, mode os.FileMode) (*File, error) {
+	w, err := q.create(queue, mode)
+	if w != nil {
+		w.group, w.seq = &q.group, fileSeq.Add(1)
+	}
+	return w, err
+}
+
+func (q *Queue) create(queue string, mode os.FileMode) (*File, error) {
 	if queue == Incoming && mode == 0 && q.poolLimit > 0 {
 		if w := q.reuse(queue); w != nil {
 			return w, nil
@@ -299,7 +311,8 @@ func (w *File) WriteAt(p []byte, off int64) error {
 	return err
 }
 
-// Commit makes the file durable and ready: flush, chmod 0700 (plus extra), fsync, close.
+// Commit makes the file durable and ready: flush, chmod 0700 (plus extra), fsync (or a
+// syncfs shared with the other Commits of the moment: groupsync.go), close.
 //
 // Power loss: the caller answers only after Commit, and by then the queue directory entry
 // is durable too. Create added it (a create and a rename, or a rename out of pool/), and a
@@ -319,7 +332,11 @@ func (w *File) Commit(extra os.FileMode) error {
 	if err := w.f.Chmod(0700 | extra); err != nil {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
+	sync := w.f.Sync
+	if w.group != nil {
+		sync = func() error { return w.group.sync(w) }
+	}
+	if err := sync(); err != nil {
 		return err
 	}
 	w.release()
