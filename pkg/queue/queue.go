@@ -20,11 +20,13 @@
 //
 // # Crash safety
 //
-// A file is created 0600, written, flushed, chmod'ed 0700, fsync'ed and closed; only then is it
-// "ready". Readers skip files whose owner bits are not rwx: they are still being written, or
+// A file is created 0600, written, flushed, chmod'ed 0700, fsync'ed (or made durable by a
+// syncfs shared with the other files committed at the same moment: groupsync.go) and closed;
+// only then is it "ready". Readers skip files whose owner bits are not rwx: they are still being written, or
 // their writer died (postsuper removes such leftovers). Renames between queue directories are
 // atomic within the file system. A delivered recipient's R byte is overwritten by D and fsync'ed
-// before the file is removed, so a crash at any point re-delivers at most, never loses.
+// while others remain (the last one's file is removed instead), so a crash at any point
+// re-delivers at most, never loses.
 package queue
 
 import (
