@@ -88,25 +88,26 @@ func countDir(dir string) (int, error) {
 	}
 }
 
-// Recycle removes the queue file at path whose message is finished (every recipient done and
-// marked D, fsync'ed, and the bounce/defer/trace logs no longer needed). Instead of an unlink
-// the file goes to pool/, emptied, for Create to reuse; when the pool is full, or the file is
-// not plainly ours, it is unlinked. The error is that of the removal: fs.ErrNotExist when the
-// file is already gone.
+// Recycle removes the queue file at path whose message is finished (every recipient done: the
+// ones before the last marked D and fsync'ed, the last one's outcome recorded by this removal,
+// as qmgr does; the bounce/defer/trace logs no longer needed). Instead of an unlink the file
+// goes to pool/, emptied, for Create to reuse; when the pool is full, or the file is not
+// plainly ours, it is unlinked. The error is that of the removal: fs.ErrNotExist when the file
+// is already gone.
 //
 // Crash safety (kill -9 between any two steps):
-//   - before the rename: the file is still at path with every recipient done; the next qmgr
-//     finds nothing to deliver and recycles it again.
-//   - after the rename, before the truncate: pool/ID holds a complete, fully delivered message
+//   - before the rename: the file is still at path; the next qmgr delivers its last recipient
+//     again (a duplicate, never a loss, as when Postfix's unlink is lost) and recycles it.
+//   - after the rename, before the truncate: pool/ID holds a complete, delivered message
 //     with mode 0700 or 0600. It is not clean, so Create unlinks it instead of reusing it, and
 //     no queue tool reads pool/.
 //
-// Power loss: the D records were fsync'ed before this call, so whichever of the rename,
-// chmod and truncate reached the disk, the file at path (if its name survives) delivers
-// nothing more, and an inode written with size 0 was written with mode 0600 as well (the
-// chmod comes first; an inode is written whole), so it is never taken for a ready message.
-// Nothing here needs to be durable: a lost recycle only means the file is recycled again or
-// stays as an unclean pool entry.
+// Power loss: whichever of the rename, chmod and truncate reached the disk, the file at path
+// (if its name survives) holds at most the message's last recipient still as R, delivered
+// again after the restart (a duplicate), and an inode written with size 0 was written with
+// mode 0600 as well (the chmod comes first; an inode is written whole), so it is never taken
+// for a ready message. Nothing here needs to be durable: a lost recycle only means a
+// duplicate, or the file is recycled again or stays as an unclean pool entry.
 func (q *Queue) Recycle(path string) error {
 	if !q.poolFree() {
 		return os.Remove(path)
