@@ -3,10 +3,11 @@ package maildir
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"postern/pkg/flush"
 )
 
 // Committer is group commit for Maildir deliveries: deliveries that need
@@ -31,17 +32,11 @@ import (
 // their data (on the development VM, whose one file system also holds
 // the Go build cache: 0.7-3.5 ms usually, 660 ms once after a build).
 //
-// Adaptive flushing. syncfs's cost is not bounded by ours: next to a bulk
-// writer one call waits for all of that writer's data. So every syncfs
-// is timed, and one slower than slowSyncfs and than twice the per-file
-// fsyncs it replaces would take (their recent average latency times the
-// round's targets) switches the Committer to fsync of each target of a
-// round, in parallel, for fallbackBase; then syncfs is tried again, and
-// each slow retry doubles the wait (up to 64 times fallbackBase), a fast
-// one resets it. fsync of each target gives each member exactly what a
-// round of one gives it, so the power-loss argument below holds in
-// either mode; only the number of flush calls changes. Nothing is logged
-// (a mode change is not an error, and rounds are per delivery).
+// Adaptive flushing: package postern/pkg/flush times every syncfs and
+// switches rounds to parallel fsyncs of each target while syncfs is slow
+// (another writer's dirty data); fsync of each target gives each member
+// exactly what a round of one gives it, so the power-loss argument below
+// holds in either mode. Nothing is logged.
 //
 // Power loss, step by step (the argument for each flush):
 //   - before the first Sync returns, the file exists only in tmp/: a
@@ -78,37 +73,10 @@ type Committer struct {
 	miss   float64 // how often such a wait found no company lately, 0..1
 	rounds uint64
 
-	flushes atomic.Int64
-
-	// Adaptive flushing (see above); touched only by run's goroutine.
-	fs            flusher       // nil: the system calls
-	fallbackBase  time.Duration // 0: defaultFallback
-	fsyncAvg      time.Duration // recent per-fsync latency (moving average)
-	fallbackFor   time.Duration // length of the current fallback, 0 when none
-	fallbackUntil time.Time     // fsync per target until then
+	// policy flushes the rounds: fsync or syncfs, and the slow-syncfs fallback (package
+	// postern/pkg/flush); used only by run's goroutine.
+	policy flush.Policy
 }
-
-// flusher is the two flushes a round can make (a fake in tests).
-type flusher interface {
-	Fsync(fd int) error
-	Syncfs(fd int) error
-}
-
-type sysFlusher struct{}
-
-func (sysFlusher) Fsync(fd int) error  { return unix.Fsync(fd) }
-func (sysFlusher) Syncfs(fd int) error { return unix.Syncfs(fd) }
-
-const (
-	// slowSyncfs: a syncfs longer than this (and than the fsyncs it
-	// replaces) was paying for other writers' data.
-	slowSyncfs = 20 * time.Millisecond
-	// defaultFallback: how long a slow syncfs keeps the Committer on
-	// per-target fsyncs before it tries syncfs again.
-	defaultFallback = time.Second
-	// parallelFsyncs bounds the fsyncs of one round running at once.
-	parallelFsyncs = 8
-)
 
 type device struct {
 	dev      uint64
@@ -139,7 +107,7 @@ type round struct {
 }
 
 // Flushes is the number of fsync and syncfs calls made (tests).
-func (c *Committer) Flushes() int64 { return c.flushes.Load() }
+func (c *Committer) Flushes() int64 { return c.policy.Flushes() }
 
 // join adds p, just created and not yet written, to the group.
 func (c *Committer) join(p *Pending) error {
@@ -301,80 +269,16 @@ func (c *Committer) speculate() bool {
 const maxWait = 3 * time.Millisecond
 
 func (c *Committer) flush(r *round) {
-	fs := c.fs
-	if fs == nil {
-		fs = sysFlusher{}
+	ts := make([]flush.Target, len(r.files))
+	for i, t := range r.files {
+		ts[i] = flush.Target{FD: t.fd, Dev: t.dev.dev, FS: t.dev.fd}
 	}
-	now := time.Now()
-	switch {
-	case len(r.files) == 1:
-		c.fsyncAll(fs, r.files)
-	case now.Before(c.fallbackUntil):
-		c.fsyncAll(fs, r.files)
-	default:
-		for _, d := range r.devs {
-			c.flushes.Add(1)
-			if err := fs.Syncfs(d.fd); err != nil {
-				c.failed(d, err)
-			}
-		}
-		took := time.Since(now)
-		if took > slowSyncfs && took > 2*time.Duration(len(r.files))*c.fsyncAvg {
-			c.fallbackFor = min(max(2*c.fallbackFor, c.fallback()), 64*c.fallback())
-			c.fallbackUntil = time.Now().Add(c.fallbackFor)
-		} else {
-			c.fallbackFor = 0
+	for i, err := range c.policy.Round(ts) {
+		if err != nil {
+			c.failed(r.files[i].dev, err)
 		}
 	}
 	close(r.done)
-}
-
-func (c *Committer) fallback() time.Duration {
-	if c.fallbackBase > 0 {
-		return c.fallbackBase
-	}
-	return defaultFallback
-}
-
-// fsyncAll fsyncs each distinct target, up to parallelFsyncs at once (the
-// disk can take several writes at a time), and keeps the average latency.
-func (c *Committer) fsyncAll(fs flusher, files []target) {
-	seen := make(map[int]bool, len(files))
-	todo := make(chan target, len(files))
-	for _, t := range files {
-		if !seen[t.fd] {
-			seen[t.fd] = true
-			todo <- t
-		}
-	}
-	close(todo)
-	var total atomic.Int64
-	work := func() {
-		for t := range todo {
-			c.flushes.Add(1)
-			start := time.Now()
-			if err := fs.Fsync(t.fd); err != nil {
-				c.failed(t.dev, err)
-			}
-			total.Add(int64(time.Since(start)))
-		}
-	}
-	if n := min(len(seen), parallelFsyncs); n == 1 {
-		work() // the common round of one: no goroutine
-	} else {
-		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() { defer wg.Done(); work() }()
-		}
-		wg.Wait()
-	}
-	avg := time.Duration(total.Load() / int64(len(seen)))
-	if c.fsyncAvg == 0 {
-		c.fsyncAvg = avg
-	} else {
-		c.fsyncAvg += (avg - c.fsyncAvg) / 8
-	}
 }
 
 func (c *Committer) failed(d *device, err error) {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"postern/pkg/flush"
 )
 
 // deliverGrouped is one delivery through the group commit: Write,
@@ -163,7 +165,7 @@ func deliverMany(c *Committer, dir string, n int) int {
 // syncfs is tried again and, fast, kept.
 func TestCommitterFallback(t *testing.T) {
 	f := &fakeFlusher{}
-	c := &Committer{fs: f, fallbackBase: 400 * time.Millisecond}
+	c := &Committer{policy: flush.Policy{Sys: f, Base: 400 * time.Millisecond}}
 	dir := filepath.Join(t.TempDir(), "Maildir")
 	f.delay.Store(int64(60 * time.Millisecond))
 	if n := deliverMany(c, dir, 20); n != 0 {
@@ -197,7 +199,7 @@ func TestCommitterFallback(t *testing.T) {
 	if got := f.syncfs.Load() - s; got < 3 {
 		t.Fatalf("after the fallback: %d syncfs calls for 3 batches, want at least 3", got)
 	}
-	if c.fallbackFor != 0 {
-		t.Fatalf("fallback still set: %v", c.fallbackFor)
+	if c.policy.Backoff() != 0 {
+		t.Fatalf("fallback still set: %v", c.policy.Backoff())
 	}
 }

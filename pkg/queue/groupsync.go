@@ -4,9 +4,10 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"postern/pkg/flush"
 )
 
 // groupSync is group commit for queue files: Commits of one Queue that need their flush at
@@ -14,7 +15,7 @@ import (
 // as the previous one ends and takes every File that asked meanwhile; no round waits for
 // company, so a lone message costs what it did (one fsync) and the 250 reply is never
 // delayed for the benefit of others. A round of one calls fsync(2) on its file; a round of
-// several calls syncfs(2) once, when all its files are on one file system.
+// several calls syncfs(2) once per file system.
 //
 // Power loss: syncfs writes every dirty data page, inode and directory block of the file
 // system and waits for them (sync(2)'s guarantee for one file system), so when it returns
@@ -28,14 +29,14 @@ import (
 // File was made first, before any member wrote, so every member's writes are covered; an
 // error fails the whole round (those sessions get 451 and retry: a duplicate at worst).
 //
-// A syncfs also writes what other programs left dirty on the file system; one that takes
-// longer than slowQueueSyncfs switches rounds to an fsync of each member, in parallel, for
-// a second, so queue commits are not hostage to a bulk writer next to the spool.
+// How a round is flushed, and the fallback to parallel fsyncs while syncfs is slow (another
+// writer's dirty data next to the spool), is package postern/pkg/flush's, shared with local's
+// Maildir group commit.
 type groupSync struct {
-	mu       sync.Mutex
-	running  bool
-	next     *syncRound
-	slowTill time.Time
+	mu      sync.Mutex
+	running bool
+	next    *syncRound
+	policy  flush.Policy // used only by run's goroutine
 }
 
 type syncRound struct {
@@ -43,8 +44,6 @@ type syncRound struct {
 	done  chan struct{}
 	err   error
 }
-
-const slowQueueSyncfs = 20 * time.Millisecond
 
 // beforeFlush, when set (tests), runs before each round's flush with the round's size.
 var beforeFlush func(n int)
@@ -80,62 +79,36 @@ func (g *groupSync) run() {
 			g.mu.Unlock()
 			return
 		}
-		slow := time.Now().Before(g.slowTill)
 		g.mu.Unlock()
-		r.err = g.flush(r.files, slow)
+		r.err = g.flush(r.files)
 		close(r.done)
 	}
 }
 
-func (g *groupSync) flush(files []*File, slow bool) error {
+func (g *groupSync) flush(files []*File) error {
 	if beforeFlush != nil {
 		beforeFlush(len(files))
 	}
-	if len(files) == 1 {
-		return files[0].f.Sync()
+	ts := make([]flush.Target, len(files))
+	for i, w := range files {
+		ts[i].FD = int(w.f.Fd())
 	}
-	if !slow && oneDevice(files) {
-		oldest := files[0]
-		for _, w := range files[1:] {
-			if w.seq < oldest.seq {
-				oldest = w
+	if len(files) > 1 {
+		// syncfs per file system, given the descriptor of its oldest member (see "Errors").
+		oldest := map[uint64]*File{}
+		for i, w := range files {
+			var st unix.Stat_t
+			if err := unix.Fstat(ts[i].FD, &st); err != nil {
+				return err
+			}
+			ts[i].Dev = st.Dev
+			if o := oldest[st.Dev]; o == nil || w.seq < o.seq {
+				oldest[st.Dev] = w
 			}
 		}
-		start := time.Now()
-		err := unix.Syncfs(int(oldest.f.Fd()))
-		if time.Since(start) > slowQueueSyncfs {
-			g.mu.Lock()
-			g.slowTill = time.Now().Add(time.Second)
-			g.mu.Unlock()
+		for i := range ts {
+			ts[i].FS = int(oldest[ts[i].Dev].f.Fd())
 		}
-		return err
 	}
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	for i, w := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = w.f.Sync()
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// oneDevice tells whether the files are on one file system (a queue directory may be a
-// mount point of its own): syncfs covers only the file system of its descriptor.
-func oneDevice(files []*File) bool {
-	var dev uint64
-	for i, w := range files {
-		var st unix.Stat_t
-		if unix.Fstat(int(w.f.Fd()), &st) != nil {
-			return false
-		}
-		if i > 0 && st.Dev != dev {
-			return false
-		}
-		dev = st.Dev
-	}
-	return true
+	return errors.Join(g.policy.Round(ts)...)
 }
