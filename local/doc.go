@@ -186,13 +186,9 @@
 // programs' dirty data, turns rounds into parallel fsyncs of each file
 // and directory for a second, then syncfs is tried again (longer
 // fallbacks while it stays slow): deliveries are never hostage to another
-// writer, at the price of more flush calls meanwhile. Measured with it
-// (bench.sh W1 c=10, bench-groups.sh w8, one run each, shared VM): W1
-// 376 delivered/s before, 419 and 436 after (noise: other helpers'
-// builds); W8 1.75 flush calls per message, cleanup's included. local's
-// d (maillog delays) stays 13 ms: a round that waits 2 ms instead of 3
-// for the next delivery (W8 1.76) gave 13.1 ms against 13.3, and 1 ms
-// broke W8 (2.24), so the wait is not where d goes; not landed.
+// writer, at the price of more flush calls meanwhile (package
+// postern/pkg/flush). Side-by-side figures with Postfix, W8's flush calls
+// per message among them, and why the 3 ms stays: docs/bench.md.
 // Nothing is visible in new/ before its data and inode are on
 // disk, and the reply comes after the new/ entry is. A flush writes
 // nothing of the user's; it runs on any thread, as root.
@@ -322,14 +318,8 @@
 // load average 11, -count 2: a thread (BenchmarkDeliverThread) 3.2-6.5 ms
 // wall one at a time, 1.1-1.2 ms of CPU, all in local (the Maildir create
 // included, which ext4 makes costly); the helper 7-14 ms, 1.0-1.1 ms in
-// the child plus 0.42-0.47 ms in local. On the whole mail path
-// (/work/wt/bench.sh, W1: SMTP to Maildir, 4 KiB, c=10, 6,000 messages;
-// bench-groups.sh w3 w8; one run each, the helper version fe015cd run
-// first, on the shared VM): W1 265 delivered/s before, 404-417 after; one
-// message to an alias of 50 users, all 50 files in 928 ms before, 63-126
-// ms after; that alias sustained 661 files/s before, 1,238-1,931 after;
-// fsync and syncfs calls per message, cleanup's included (W8, strace),
-// 3.00 before, 1.96 after.
+// the child plus 0.42-0.47 ms in local. On the whole mail path, side by
+// side with Postfix (compare.sh): docs/bench.md.
 //
 // Everything in a request and a message is untrusted: attribute lists are
 // bounded by pkg/ipc, addresses to 2048 bytes, the header scan to 1 MiB and
